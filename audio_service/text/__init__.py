@@ -1,0 +1,1 @@
+"""Text processing: pure str -> str functions; nothing here knows about audio."""
