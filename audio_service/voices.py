@@ -8,7 +8,6 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from audio_service.errors import ConfigError, UnknownVoiceError
@@ -42,8 +41,9 @@ class VoiceDef:
     volume: float = 1.0
     description: str = ""
     pauses: Pauses = field(default_factory=Pauses)
-    # Engine-specific settings (e.g. a Piper model name); read-only.
-    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # Engine-specific settings (e.g. a Piper model name). A plain dict so the voice pickles
+    # into worker processes; treat it as read-only.
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -60,7 +60,7 @@ class VoiceDef:
 def _parse(path: Path, raw: dict[str, Any]) -> VoiceDef:
     try:
         pauses = Pauses(**raw.pop("pauses", {}))
-        options = MappingProxyType(dict(raw.pop("options", {})))
+        options = dict(raw.pop("options", {}))
         voice = VoiceDef(pauses=pauses, options=options, **raw)
     except TypeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc

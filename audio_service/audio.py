@@ -1,0 +1,133 @@
+"""PCM processing for speech: trim, fades, silence, gain, a look-ahead limiter, loudness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage, signal
+
+Samples = npt.NDArray[np.float32]
+
+FADE_MS = 6  # long enough to remove clicks, short enough not to blunt consonants
+TRIM_THRESHOLD_DBFS = -50.0
+TRIM_KEEP_MS = 15  # leave a breath of the engine's own onset/decay around trimmed speech
+LIMITER_LOOKAHEAD_MS = 4
+LIMITER_RELEASE_MS = 40
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    """How speech is shaped before encoding; part of every cache key."""
+
+    loudness_lufs: float = -19.0
+    true_peak_dbtp: float = -1.0
+    # The limiter works on sample peaks; MP3 coding and inter-sample peaks add up to
+    # about 1 dB, so it holds samples this much below the true-peak ceiling.
+    peak_margin_db: float = 1.2
+    bitrate_kbps: int = 64
+    mp3_quality: int = 7  # LAME's 0 (best, slow) .. 9 (fast); 7 is transparent for speech
+
+
+def to_float(pcm: bytes) -> Samples:
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def to_pcm(samples: Samples) -> bytes:
+    clipped = np.clip(np.rint(samples * 32767.0), -32768, 32767)
+    return clipped.astype("<i2").tobytes()
+
+
+def silence(ms: float, sample_rate_hz: int) -> Samples:
+    return np.zeros(round(ms * sample_rate_hz / 1000), dtype=np.float32)
+
+
+def concat(*parts: Samples) -> Samples:
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def join(parts: list[Samples], sample_rate_hz: int, pause_ms: float) -> Samples:
+    """Segments with a fixed pause between them (calibration and tests)."""
+    gap = silence(pause_ms, sample_rate_hz)
+    pieces: list[Samples] = []
+    for part in parts:
+        pieces.extend((part, gap))
+    return np.concatenate(pieces) if pieces else gap[:0]
+
+
+def trim(samples: Samples, sample_rate_hz: int) -> Samples:
+    """Cut the engine's leading and trailing silence; our own pauses replace it."""
+    threshold = 10 ** (TRIM_THRESHOLD_DBFS / 20)
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    if loud.size == 0:
+        return samples[:0]
+    keep = round(TRIM_KEEP_MS * sample_rate_hz / 1000)
+    start = max(0, int(loud[0]) - keep)
+    end = min(samples.size, int(loud[-1]) + 1 + keep)
+    return samples[start:end]
+
+
+def fade(samples: Samples, sample_rate_hz: int) -> Samples:
+    """Raised-cosine fade in and out so every join with silence starts and ends at zero."""
+    n = min(round(FADE_MS * sample_rate_hz / 1000), samples.size // 2)
+    if n == 0:
+        return samples
+    out = samples.copy()
+    ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, dtype=np.float32))).astype(np.float32)
+    out[:n] *= ramp
+    out[-n:] *= ramp[::-1]
+    return out
+
+
+def limit(samples: Samples, ceiling_dbfs: float, sample_rate_hz: int) -> Samples:
+    """Look-ahead peak limiter: gain falls before a peak arrives and recovers smoothly.
+
+    The required gain is widened by a minimum filter over look-ahead + release and then
+    smoothed by a moving average over the look-ahead, so the smoothed gain never exceeds
+    what any sample needs: no sample ends above the ceiling.
+    """
+    if samples.size == 0:
+        return samples
+    ceiling = np.float32(10 ** (ceiling_dbfs / 20))
+    peak = np.abs(samples)
+    if float(peak.max()) <= ceiling:
+        return samples
+    need = np.minimum(np.float32(1.0), ceiling / np.maximum(peak, np.float32(1e-9)))
+    look = max(1, round(LIMITER_LOOKAHEAD_MS * sample_rate_hz / 1000))
+    release = max(1, round(LIMITER_RELEASE_MS * sample_rate_hz / 1000))
+    widened = ndimage.minimum_filter1d(need, size=2 * look + release, mode="nearest")
+    gain = ndimage.uniform_filter1d(widened, size=look, mode="nearest")
+    out = (samples * gain).astype(np.float32)
+    # Float rounding in the moving average can leave a peak a hair above the ceiling.
+    return np.clip(out, -ceiling, ceiling)
+
+
+def shape_segment(
+    pcm: bytes, sample_rate_hz: int, gain_db: float, settings: AudioSettings
+) -> Samples:
+    """Engine PCM -> trimmed, gained, limited, faded float samples ready to join."""
+    samples = trim(to_float(pcm), sample_rate_hz)
+    if samples.size == 0:
+        return samples
+    samples = samples * np.float32(10 ** (gain_db / 20))
+    samples = limit(samples, settings.true_peak_dbtp - settings.peak_margin_db, sample_rate_hz)
+    return fade(samples, sample_rate_hz)
+
+
+def integrated_lufs(samples: Samples, sample_rate_hz: int) -> float:
+    """BS.1770 integrated loudness (pyloudnorm); -inf for silence or very short audio."""
+    import pyloudnorm
+
+    if samples.size < sample_rate_hz // 2:
+        return float("-inf")
+    return float(pyloudnorm.Meter(sample_rate_hz).integrated_loudness(samples.astype(np.float64)))
+
+
+def true_peak_dbtp(samples: Samples) -> float:
+    """Peak of the 4x oversampled signal (BS.1770 annex 2 method), in dBTP."""
+    if samples.size == 0:
+        return float("-inf")
+    up = signal.resample_poly(samples.astype(np.float64), 4, 1)
+    peak = float(np.max(np.abs(up)))
+    return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")

@@ -1,0 +1,128 @@
+"""Worker processes that run speech engines: spawned, bounded, and killed when hung."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FuturesTimeout
+
+from pebble import ProcessExpired, ProcessPool
+
+from audio_service.engines.base import Engine, Synthesis
+from audio_service.errors import EngineError, EngineTimeoutError
+from audio_service.voices import VoiceDef
+
+log = logging.getLogger(__name__)
+
+EngineFactory = Callable[[], Engine]
+
+# One engine instance per worker process and factory. eSpeak can only be initialised once
+# per process, so this per-process cache is the one place state outlives a call.
+_worker_engines: dict[EngineFactory, Engine] = {}
+
+
+def _engine(factory: EngineFactory) -> Engine:
+    engine = _worker_engines.get(factory)
+    if engine is None:
+        engine = _worker_engines[factory] = factory()
+    return engine
+
+
+def _warm(factories: tuple[EngineFactory, ...]) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    for factory in factories:
+        try:
+            _engine(factory)
+        except Exception:  # a broken optional engine must not stop the others
+            log.exception("engine failed to start in worker")
+
+
+def _synthesize(factory: EngineFactory, text: str, voice: VoiceDef) -> Synthesis:
+    return _engine(factory).synthesize(text, voice)
+
+
+def _version(factory: EngineFactory) -> str:
+    return _engine(factory).version
+
+
+class SynthPool:
+    """A bounded pool of spawned worker processes, each holding its own engines.
+
+    Spawn, never fork: eSpeak's state and onnxruntime's threads do not survive a fork.
+    A task that runs past `timeout_s` has its worker killed and replaced.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        timeout_s: float,
+        engines: dict[str, EngineFactory],
+        warm: Iterable[str] = (),
+    ) -> None:
+        self.workers = max(1, workers)
+        self.timeout_s = timeout_s
+        self._engines = engines
+        self._pool = ProcessPool(
+            max_workers=self.workers,
+            context=multiprocessing.get_context("spawn"),
+            initializer=_warm,
+            initargs=(tuple(engines[name] for name in warm if name in engines),),
+        )
+        self._versions: dict[str, str] = {}
+
+    def _factory(self, engine: str) -> EngineFactory:
+        try:
+            return self._engines[engine]
+        except KeyError:
+            raise EngineError(f"no engine named {engine!r}") from None
+
+    def submit(
+        self, text: str, voice: VoiceDef, timeout_s: float | None = None
+    ) -> Future[Synthesis]:
+        factory = self._factory(voice.engine)
+        future: Future[Synthesis] = self._pool.schedule(
+            _synthesize, args=(factory, text, voice), timeout=timeout_s or self.timeout_s
+        )
+        return future
+
+    def result(self, future: Future[Synthesis], text: str) -> Synthesis:
+        """Wait for a submitted task, turning worker failures into EngineError."""
+        try:
+            return future.result()
+        except FuturesTimeout as exc:
+            raise EngineTimeoutError(
+                f"speech engine timed out on {text[:60]!r}; its worker was killed"
+            ) from exc
+        except ProcessExpired as exc:
+            raise EngineError(
+                f"speech engine worker died (exit code {exc.exitcode}) on {text[:60]!r}"
+            ) from exc
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise EngineError(f"speech engine failed on {text[:60]!r}: {exc}") from exc
+
+    def synthesize(self, text: str, voice: VoiceDef) -> Synthesis:
+        return self.result(self.submit(text, voice), text)
+
+    def engine_version(self, engine: str) -> str:
+        """The engine's version string as a worker reports it (cached)."""
+        if engine not in self._versions:
+            future = self._pool.schedule(_version, args=(self._factory(engine),), timeout=60)
+            try:
+                self._versions[engine] = future.result()
+            except Exception as exc:
+                raise EngineError(f"engine {engine!r} failed to start: {exc}") from exc
+        return self._versions[engine]
+
+    def close(self) -> None:
+        self._pool.stop()
+        self._pool.join(timeout=10)
+
+    def __enter__(self) -> SynthPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
