@@ -1,0 +1,50 @@
+"""Settings: one object built from defaults and AUDIO_SERVICE_* variables in an entry point."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from audio_service.audio import AudioSettings
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def _default_voices_dir() -> Path:
+    # A checkout (or the Docker image) keeps voices/ beside the package; elsewhere the
+    # working directory's voices/ folder is used.
+    here = _REPO / "voices"
+    return here if here.is_dir() else Path.cwd() / "voices"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service, with the embedded defaults a newcomer runs."""
+
+    model_config = SettingsConfigDict(env_prefix="AUDIO_SERVICE_", extra="ignore")
+
+    data_dir: Path = Field(Path("output"), description="Root of audio, caches and index")
+    voices_dir: Path = Field(default_factory=_default_voices_dir)
+    default_voice: str = "en-gb-espeak"
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
+    synth_timeout_s: float = Field(30.0, gt=0)
+    max_article_chars: int = Field(1_000_000, ge=1000)
+    loudness_lufs: float = Field(-19.0, ge=-40, le=-5)
+    true_peak_dbtp: float = Field(-1.0, ge=-12, le=0)
+    bitrate_kbps: int = Field(64, ge=8, le=320)
+    mp3_quality: int = Field(7, ge=0, le=9)
+    publisher: str = Field("", description="Written to the MP3's album tag")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    api_key: str = Field("", description="When set, write endpoints need this key")
+
+    @property
+    def audio(self) -> AudioSettings:
+        return AudioSettings(
+            loudness_lufs=self.loudness_lufs,
+            true_peak_dbtp=self.true_peak_dbtp,
+            bitrate_kbps=self.bitrate_kbps,
+            mp3_quality=self.mp3_quality,
+        )

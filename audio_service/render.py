@@ -1,0 +1,210 @@
+"""The one orchestrator: an Article and a VoiceDef in, streamed MP3 bytes and timings out."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from audio_service import audio
+from audio_service.article import Article
+from audio_service.audio import AudioSettings
+from audio_service.engines.base import Synthesis
+from audio_service.engines.pool import SynthPool
+from audio_service.errors import ArticleError
+from audio_service.mp3 import Mp3Encoder, Tags, id3_bytes
+from audio_service.script import Scripter
+from audio_service.segment import Segment
+from audio_service.timings import TimedSegment, Timings
+from audio_service.voices import VoiceDef
+
+log = logging.getLogger(__name__)
+
+_CALIBRATION_TEXT = Path(__file__).with_name("data") / "calibration.txt"
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    timings: Timings
+    bytes_written: int
+    seconds: float
+
+
+class Renderer:
+    """Turns articles into MP3: script, synthesis in the pool, shaping, encoding, tags."""
+
+    def __init__(
+        self,
+        pool: SynthPool,
+        scripter: Scripter,
+        settings: AudioSettings,
+        publisher: str = "",
+        calibration_file: Path | None = None,
+    ) -> None:
+        self.pool = pool
+        self.scripter = scripter
+        self.settings = settings
+        self.publisher = publisher
+        self._calibration_file = calibration_file
+        self._gains: dict[str, float] = {}
+
+    def cache_inputs(self, article: Article, voice: VoiceDef) -> dict[str, object]:
+        """Everything that shapes the audio: hashing this gives the audio's cache key."""
+        locale = self.scripter.locale(article, voice)
+        return {
+            "segments": [
+                (s.kind, s.spoken, s.pause_after_ms) for s in self.scripter.script(article, voice)
+            ],
+            "voice": voice.digest,
+            "engine": self.pool.engine_version(voice.engine),
+            "lexicon": self.scripter.lexicon(locale, voice).version,
+            "audio": repr(self.settings),
+            "tags": repr(self.tags(article)),
+        }
+
+    def tags(self, article: Article, article_id: str = "") -> Tags:
+        return Tags(
+            title=article.title,
+            artist=article.byline,
+            album=self.publisher,
+            date=article.published,
+            language=article.language,
+            comment=f"article-id: {article_id}" if article_id else "",
+        )
+
+    def gain_db(self, voice: VoiceDef) -> float:
+        """Gain that brings this voice to the loudness target, measured once per voice.
+
+        Loudness must be right while streaming, before the whole file exists, so it is set
+        by a gain calibrated on a reference text (eSpeak's 5-second chunks vary by only
+        about 2 LU) followed by the limiter.
+        """
+        key = f"{voice.digest}:{self.pool.engine_version(voice.engine)}:{self.settings!r}"
+        if key in self._gains:
+            return self._gains[key]
+        stored = self._read_calibration()
+        if key not in stored:
+            stored[key] = self._calibrate(voice)
+            self._write_calibration(stored)
+        self._gains[key] = stored[key]
+        return stored[key]
+
+    def _calibrate(self, voice: VoiceDef) -> float:
+        text = _CALIBRATION_TEXT.read_text(encoding="utf-8")
+        futures = [self.pool.submit(line, voice) for line in text.splitlines() if line.strip()]
+        syntheses = [self.pool.result(f, "calibration text") for f in futures]
+        rate = syntheses[0].sample_rate_hz
+        gain = 0.0
+        # Repeat: the limiter takes back a little of each increase in gain.
+        for _ in range(3):
+            joined = [audio.shape_segment(s.pcm, rate, gain, self.settings) for s in syntheses]
+            measured = audio.integrated_lufs(audio.join(joined, rate, 300), rate)
+            gain += self.settings.loudness_lufs - measured
+        log.info("calibrated voice %s: gain %.2f dB", voice.id, gain)
+        return round(gain, 3)
+
+    def _read_calibration(self) -> dict[str, float]:
+        if self._calibration_file is None or not self._calibration_file.exists():
+            return {}
+        try:
+            data = json.loads(self._calibration_file.read_text())
+        except (OSError, ValueError):
+            return {}
+        return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def _write_calibration(self, data: dict[str, float]) -> None:
+        if self._calibration_file is None:
+            return
+        from audio_service.cache import atomic_write
+
+        with atomic_write(self._calibration_file) as handle:
+            handle.write(json.dumps(data, indent=1).encode())
+
+    def render(
+        self, article: Article, voice: VoiceDef, out: BinaryIO, article_id: str = ""
+    ) -> RenderResult:
+        """Synthesise, shape and encode the article, writing MP3 bytes to `out` as they come.
+
+        Segments are synthesised in parallel but consumed in order, through a window of
+        a few tasks per worker: the first bytes go out as soon as the first segment is done,
+        and memory holds only the window's PCM, whatever the article's length.
+        """
+        started = time.perf_counter()
+        segments = self.scripter.script(article, voice)
+        gain = self.gain_db(voice)
+        header = id3_bytes(self.tags(article, article_id), self.pool.engine_version(voice.engine))
+        out.write(header)
+        written = len(header)
+        window = self.pool.workers * 4
+        pending: deque[tuple[int, Segment, Future[Synthesis]]] = deque()
+        queue = iter(enumerate(segments))
+        timed: list[TimedSegment] = []
+        encoder: Mp3Encoder | None = None
+        rate = 0
+        position = 0  # samples written so far
+        try:
+            for index, seg in queue:
+                pending.append((index, seg, self.pool.submit(seg.spoken, voice)))
+                if len(pending) >= window:
+                    break
+            while pending:
+                index, seg, future = pending.popleft()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending.append((nxt[0], nxt[1], self.pool.submit(nxt[1].spoken, voice)))
+                synthesis = self.pool.result(future, seg.spoken)
+                if encoder is None:
+                    rate = synthesis.sample_rate_hz
+                    encoder = Mp3Encoder(rate, self.settings)
+                speech = audio.shape_segment(synthesis.pcm, rate, gain, self.settings)
+                if speech.size == 0:
+                    continue
+                start = position
+                position += speech.size
+                timed.append(
+                    TimedSegment(
+                        index=len(timed),
+                        kind=str(seg.kind),
+                        text=seg.text,
+                        spoken=seg.spoken,
+                        paragraph=seg.paragraph,
+                        start_ms=round(start * 1000 / rate),
+                        end_ms=round(position * 1000 / rate),
+                    )
+                )
+                pause = audio.silence(seg.pause_after_ms, rate)
+                position += pause.size
+                chunk = encoder.encode(audio.concat(speech, pause))
+                if chunk:
+                    out.write(chunk)
+                    out.flush()
+                    written += len(chunk)
+        finally:
+            for _, _, future in pending:
+                future.cancel()
+        if encoder is None or not timed:
+            raise ArticleError("article has no speakable text")
+        tail = encoder.flush()
+        out.write(tail)
+        out.flush()
+        written += len(tail)
+        timings = Timings(
+            duration_ms=round(position * 1000 / rate),
+            sample_rate_hz=rate,
+            voice=voice.id,
+            segments=tuple(timed),
+        )
+        seconds = time.perf_counter() - started
+        log.info(
+            "rendered %d segments, %.1f s of audio in %.2f s (voice %s)",
+            len(timed),
+            position / rate,
+            seconds,
+            voice.id,
+        )
+        return RenderResult(timings=timings, bytes_written=written, seconds=seconds)
