@@ -1,8 +1,9 @@
-"""Files on disk: atomic writes (temp file, fsync, rename) so no half-written file is reachable."""
+"""Audio on disk: a content-addressed store and atomic writes; nothing half-written is reachable."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -37,3 +38,109 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+DIGEST_LEN = 64
+
+
+def is_digest(value: str) -> bool:
+    return len(value) == DIGEST_LEN and all(c in "0123456789abcdef" for c in value)
+
+
+class PartialAudio:
+    """An MP3 being written: readers may follow it while it grows; only commit() publishes it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: BinaryIO = path.open("wb")
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._handle.write(data)
+        self._hash.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        # Followers read the file by name, so bytes must reach the OS promptly.
+        self._handle.flush()
+
+    @property
+    def digest(self) -> str:
+        return self._hash.hexdigest()
+
+    def sync_and_close(self) -> None:
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+class AudioStore:
+    """Content-addressed audio under DATA_DIR/audio/<2 hex>/<sha256>.mp3, with sidecars.
+
+    File names come only from hashes; nothing a client sends becomes a path.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.audio_dir = root / "audio"
+        self.tmp_dir = root / "tmp"
+        self.audio_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+
+    def clean_temp(self) -> int:
+        """Remove what a crash left half-written; never reachable, but it takes space."""
+        removed = 0
+        for stray in [*self.tmp_dir.glob("*"), *self.audio_dir.glob(f"*/{TEMP_PREFIX}*")]:
+            with contextlib.suppress(OSError):
+                stray.unlink()
+                removed += 1
+        return removed
+
+    def path(self, digest: str) -> Path:
+        if not is_digest(digest):
+            raise ValueError("not a sha256 digest")
+        return self.audio_dir / digest[:2] / f"{digest}.mp3"
+
+    def timings_path(self, digest: str) -> Path:
+        return self.path(digest).with_suffix(".timings.json")
+
+    def exists(self, digest: str) -> bool:
+        return is_digest(digest) and self.path(digest).is_file()
+
+    def begin(self, key: str) -> PartialAudio:
+        fd, name = tempfile.mkstemp(prefix=f"{key[:16]}-", suffix=".part", dir=self.tmp_dir)
+        os.close(fd)
+        return PartialAudio(Path(name))
+
+    def commit(self, partial: PartialAudio, timings_json: str) -> str:
+        """Publish a finished render: sync it, then move it to its content address."""
+        partial.sync_and_close()
+        digest = partial.digest
+        target = self.path(digest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(self.timings_path(digest)) as handle:
+            handle.write(timings_json.encode())
+        # Same content already stored: keep the existing file (readers may hold it open).
+        if target.exists():
+            partial.path.unlink(missing_ok=True)
+        else:
+            partial.path.replace(target)
+        return digest
+
+    def abandon(self, partial: PartialAudio) -> None:
+        partial.close()
+        partial.path.unlink(missing_ok=True)
+
+    def remove(self, digest: str) -> int:
+        """Delete one stored render; returns the bytes freed. Open readers keep their bytes."""
+        freed = 0
+        for path in (self.path(digest), self.timings_path(digest)):
+            with contextlib.suppress(FileNotFoundError):
+                freed += path.stat().st_size
+                path.unlink()
+        return freed

@@ -4,7 +4,10 @@
     ├── InputError                    the caller's input is wrong (HTTP 4xx, CLI exit 2)
     │   ├── ArticleError              unreadable or empty article, bad format
     │   ├── ArticleTooLargeError      over the configured maximum size (HTTP 413)
-    │   └── UnknownVoiceError         no voice with that id (lists the known ones)
+    │   ├── UnknownVoiceError         no voice with that id (lists the known ones)
+    │   ├── NotFoundError             no such article or audio (HTTP 404)
+    │   └── UnauthorizedError         a write without the API key (HTTP 401)
+    ├── OverloadedError               the render queue is full (HTTP 503 + Retry-After)
     ├── ConfigError                   a voice file or setting is invalid (fails at start)
     ├── EngineError                   the speech engine failed
     │   └── EngineTimeoutError        a worker took too long and was killed
@@ -41,6 +44,18 @@ class UnknownVoiceError(InputError):
         super().__init__(f"unknown voice {voice_id!r}; known voices: {', '.join(sorted(known))}")
         self.voice_id = voice_id
         self.known = sorted(known)
+
+
+class NotFoundError(InputError):
+    code = "not_found"
+
+
+class UnauthorizedError(InputError):
+    code = "unauthorized"
+
+
+class OverloadedError(AudioServiceError):
+    code = "overloaded"
 
 
 class ConfigError(AudioServiceError):

@@ -53,7 +53,9 @@ class Renderer:
         self._calibration_file = calibration_file
         self._gains: dict[str, float] = {}
 
-    def cache_inputs(self, article: Article, voice: VoiceDef) -> dict[str, object]:
+    def cache_inputs(
+        self, article: Article, voice: VoiceDef, article_id: str = ""
+    ) -> dict[str, object]:
         """Everything that shapes the audio: hashing this gives the audio's cache key."""
         locale = self.scripter.locale(article, voice)
         return {
@@ -64,7 +66,7 @@ class Renderer:
             "engine": self.pool.engine_version(voice.engine),
             "lexicon": self.scripter.lexicon(locale, voice).version,
             "audio": repr(self.settings),
-            "tags": repr(self.tags(article)),
+            "tags": repr(self.tags(article, article_id)),
         }
 
     def tags(self, article: Article, article_id: str = "") -> Tags:
