@@ -1,0 +1,72 @@
+"""Request and response shapes of the HTTP API, as they appear on the OpenAPI page."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable error code", examples=["not_found"])
+    message: str = Field(description="What is wrong, for people")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class ArticleIn(BaseModel):
+    """An article to speak. `body` is text with blank lines between paragraphs, a list of
+    paragraphs, or an HTML fragment."""
+
+    title: str = Field(examples=["Council agrees budget after late-night vote"])
+    body: str | list[str]
+    subtitle: str | None = None
+    byline: str | None = Field(None, examples=["Jane Reporter"])
+    published: str | None = Field(None, examples=["2026-11-25T09:30:00Z"])
+    updated: str | None = None
+    language: Literal["en-GB", "en-US"] | None = None
+    voice: str | None = Field(None, description="Voice id; default voice when absent")
+
+
+class ArticleUrls(BaseModel):
+    audio: str = Field(description="Current audio; streams while the first render runs")
+    audio_immutable: str | None = Field(None, description="Content-addressed URL of the audio")
+    timings: str
+    captions: str
+    player: str
+
+
+class ArticleStatus(BaseModel):
+    id: str
+    status: Literal["queued", "rendering", "ready", "failed"] = Field(
+        description="State of the latest version"
+    )
+    version: int = Field(description="Increments each time the content changes")
+    ready_version: int | None = Field(description="Version whose audio is served now")
+    voice: str
+    duration_ms: int | None
+    error: str | None = Field(description="Why the latest render failed")
+    digest: str | None = Field(description="sha256 of the audio served now")
+    urls: ArticleUrls
+
+
+class VoiceOut(BaseModel):
+    id: str
+    name: str
+    engine: str
+    locale: str
+    rate_wpm: int
+    description: str
+    default: bool
+
+
+class SpeechIn(BaseModel):
+    """The request shape of OpenAI's /v1/audio/speech, so existing clients work."""
+
+    model: str = Field("tts-1", description="Accepted for compatibility; the voice decides")
+    input: str = Field(min_length=1, max_length=4096)
+    voice: str = Field(description="A voice id from /v1/voices (OpenAI's names map to default)")
+    response_format: Literal["mp3"] = "mp3"
+    speed: float = Field(1.0, ge=0.25, le=4.0)

@@ -1,0 +1,244 @@
+"""The `audio-service` command: render, preview, voices and demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from audio_service.article import Article, load_article, parse_article
+from audio_service.cache import atomic_write
+from audio_service.config import Settings
+from audio_service.engines import ENGINES
+from audio_service.engines.pool import SynthPool
+from audio_service.errors import AudioServiceError, InputError
+from audio_service.render import Renderer, RenderResult
+from audio_service.script import Scripter
+from audio_service.service import example_paths
+from audio_service.voices import VoiceDef, load_voices, pick_voice
+
+log = logging.getLogger("audio_service")
+
+
+def _sniff_format(data: bytes) -> str:
+    head = data.lstrip()[:512].lower()
+    if head.startswith(b"{"):
+        return "json"
+    if head.startswith(b"<") or b"<p" in head:
+        return "html"
+    return "text"
+
+
+def _read_article(source: str, fmt: str | None, max_chars: int) -> tuple[Article, str]:
+    """Load INPUT (a path or '-'); returns the article and a name for default outputs."""
+    if source == "-":
+        data = sys.stdin.buffer.read()
+        return parse_article(data, fmt or _sniff_format(data), max_chars=max_chars), "stdin"
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"no such file: {source}")
+    if fmt:
+        return parse_article(path.read_bytes(), fmt, max_chars=max_chars), path.stem
+    return load_article(path, max_chars=max_chars), path.stem
+
+
+def _voice_for(
+    voices: dict[str, VoiceDef], article: Article, asked: str | None, default: str
+) -> VoiceDef:
+    return pick_voice(voices, asked or article.voice or default)
+
+
+def _renderer(settings: Settings, workers: int | None = None) -> Renderer:
+    pool = SynthPool(
+        workers or settings.workers, settings.synth_timeout_s, ENGINES, warm=["espeak"]
+    )
+    return Renderer(
+        pool,
+        Scripter(settings.voices_dir / "lexicon"),
+        settings.audio,
+        publisher=settings.publisher,
+        calibration_file=settings.data_dir / "calibration.json",
+    )
+
+
+def render_file(
+    renderer: Renderer, article: Article, voice: VoiceDef, out: Path, article_id: str
+) -> RenderResult:
+    """Render to OUT.mp3 with OUT.timings.json and OUT.vtt beside it, each written atomically."""
+    with atomic_write(out) as handle:
+        result = renderer.render(article, voice, handle, article_id=article_id)
+    base = out.with_suffix("")
+    with atomic_write(base.with_name(base.name + ".timings.json")) as handle:
+        handle.write(result.timings.to_json().encode())
+    with atomic_write(base.with_suffix(".vtt")) as handle:
+        handle.write(result.timings.to_vtt().encode())
+    return result
+
+
+def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
+    voices = load_voices(settings.voices_dir)
+    article, stem = _read_article(args.input, args.format, settings.max_article_chars)
+    voice = _voice_for(voices, article, args.voice, settings.default_voice)
+    out = Path(args.output) if args.output else settings.data_dir / f"{stem}.mp3"
+    renderer = _renderer(settings)
+    try:
+        result = render_file(renderer, article, voice, out, stem)
+    finally:
+        renderer.pool.close()
+    audio_s = result.timings.duration_ms / 1000
+    print(
+        f"{out}: {audio_s:.1f} s of audio, {len(result.timings.segments)} segments, "
+        f"{result.bytes_written} bytes, rendered in {result.seconds:.2f} s "
+        f"({audio_s / max(result.seconds, 1e-9):.0f}x real time)"
+    )
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
+    voices = load_voices(settings.voices_dir)
+    article, _ = _read_article(args.input, args.format, settings.max_article_chars)
+    voice = _voice_for(voices, article, args.voice, settings.default_voice)
+    for seg in Scripter(settings.voices_dir / "lexicon").script(article, voice):
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "kind": str(seg.kind),
+                        "text": seg.text,
+                        "spoken": seg.spoken,
+                        "pause_ms": seg.pause_after_ms,
+                        "paragraph": seg.paragraph,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            print(f"[{seg.kind} +{seg.pause_after_ms}ms] {seg.spoken}")
+    return 0
+
+
+def cmd_voices(args: argparse.Namespace, settings: Settings) -> int:
+    voices = load_voices(settings.voices_dir)
+    for voice in voices.values():
+        if args.json:
+            print(json.dumps(voice.to_dict(), ensure_ascii=False))
+        else:
+            default = " (default)" if voice.id == settings.default_voice else ""
+            print(f"{voice.id:<16} {voice.locale:<6} {voice.engine:<7} {voice.name}{default}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Render every example article shipped with the package into the data folder."""
+    voices = load_voices(settings.voices_dir)
+    renderer = _renderer(settings)
+    try:
+        for path in example_paths():
+            article = load_article(path, max_chars=settings.max_article_chars)
+            voice = _voice_for(voices, article, None, settings.default_voice)
+            out = settings.data_dir / f"{path.stem}.mp3"
+            started = time.perf_counter()
+            result = render_file(renderer, article, voice, out, path.stem)
+            print(
+                f"{out}: {result.timings.duration_ms / 1000:.1f} s of audio "
+                f"({voice.id}) in {time.perf_counter() - started:.2f} s"
+            )
+    finally:
+        renderer.pool.close()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the HTTP service; the bundled examples are rendered first so there is audio to play."""
+    import uvicorn
+
+    from audio_service.api import create_app
+
+    overrides: dict[str, object] = {
+        k: v
+        for k, v in (
+            ("host", args.host),
+            ("port", args.port),
+            ("data_dir", args.data_dir),
+            ("workers", args.workers),
+        )
+        if v is not None
+    }
+    if args.no_examples:
+        overrides["examples"] = False
+    settings = settings.model_copy(update=overrides)
+    print(
+        f"audio-service on http://{settings.host}:{settings.port}  "
+        f"(API docs: /docs, example player: /v1/articles/council-budget/player)",
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level="info" if args.verbose else "warning",
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="audio-service", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    render = sub.add_parser("render", help="render an article to MP3 + timings + captions")
+    render.add_argument("input", help="article file (.json, .txt, .html) or - for stdin")
+    render.add_argument("-o", "--output", help="output MP3 path (default: DATA_DIR/NAME.mp3)")
+    render.add_argument("--voice", help="voice id (see `audio-service voices`)")
+    render.add_argument("--format", choices=["json", "text", "html"], help="input format")
+    render.set_defaults(func=cmd_render)
+
+    preview = sub.add_parser("preview", help="print exactly what will be spoken")
+    preview.add_argument("input", help="article file or - for stdin")
+    preview.add_argument("--voice")
+    preview.add_argument("--format", choices=["json", "text", "html"])
+    preview.add_argument("--json", action="store_true", help="one JSON object per segment")
+    preview.set_defaults(func=cmd_preview)
+
+    voices = sub.add_parser("voices", help="list the voices")
+    voices.add_argument("--json", action="store_true")
+    voices.set_defaults(func=cmd_voices)
+
+    serve = sub.add_parser("serve", help="run the HTTP service (FastAPI on uvicorn)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--data-dir", type=Path, help="data folder (default ./output)")
+    serve.add_argument("--workers", type=int, help="synthesis worker processes (default: cores)")
+    serve.add_argument(
+        "--no-examples", action="store_true", help="do not add the bundled example articles"
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="render the bundled example articles to the data folder")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings()
+        return int(args.func(args, settings))
+    except InputError as exc:
+        print(f"audio-service: error: {exc}", file=sys.stderr)
+        return 2
+    except AudioServiceError as exc:
+        print(f"audio-service: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,14 @@
+# Sourced by scripts/serve.sh and scripts/test.sh: create .venv and install the project.
+# Usage: EXTRAS=test source scripts/bootstrap.sh
+set -euo pipefail
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "audio-service needs Python 3.11 or newer ($PYTHON is $("$PYTHON" --version 2>&1))" >&2
+  exit 1
+fi
+VENV="${VENV:-.venv}"
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+spec="."
+[ -n "${EXTRAS:-}" ] && spec=".[${EXTRAS}]"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
