@@ -1,0 +1,125 @@
+"""The `audio-service` command as a user runs it: real processes, real files, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, REPO
+
+
+def run(*args: str, data_dir: Path, stdin: bytes = b"", extra_env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AUDIO_SERVICE_DATA_DIR": str(data_dir), **(extra_env or {})}
+    result = subprocess.run(
+        [sys.executable, "-m", "audio_service", *args],
+        input=stdin, capture_output=True, cwd=REPO, env=env, timeout=180,
+    )
+    return subprocess.CompletedProcess(
+        result.args, result.returncode, result.stdout.decode(), result.stderr.decode()
+    )
+
+
+def test_voices_lists_both_accents(tmp_path: Path) -> None:
+    result = run("voices", data_dir=tmp_path)
+    assert result.returncode == 0
+    assert "en-gb-espeak" in result.stdout and "en-us-espeak" in result.stdout
+    listed = [json.loads(line) for line in run("voices", "--json", data_dir=tmp_path).stdout.splitlines()]
+    assert {v["locale"] for v in listed} >= {"en-GB", "en-US"}
+
+
+def test_preview_prints_one_segment_per_line(tmp_path: Path) -> None:
+    result = run("preview", str(EXAMPLES / "council-budget.json"), "--json", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows[0]["kind"] == "title"
+    assert all(row["spoken"] for row in rows)
+    assert rows[-1]["pause_ms"] == 0
+    plain = run("preview", str(EXAMPLES / "council-budget.json"), data_dir=tmp_path).stdout
+    assert len(plain.splitlines()) == len(rows)
+
+
+@pytest.mark.parametrize("example", ["council-budget.json", "harbor-bridge.txt", "storm-warning.html"])
+def test_render_each_format(tmp_path: Path, example: str) -> None:
+    out = tmp_path / "out.mp3"
+    result = run("render", str(EXAMPLES / example), "-o", str(out), data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 10_000
+    timings = json.loads((tmp_path / "out.timings.json").read_text())
+    assert timings["segments"][0]["kind"] == "title"
+    assert (tmp_path / "out.vtt").read_text().startswith("WEBVTT")
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_render_from_stdin_with_voice(tmp_path: Path) -> None:
+    out = tmp_path / "stdin.mp3"
+    text = b"Rail strike called off\n\nUnions and operators reached a deal late on Sunday.\n"
+    result = run("render", "-", "-o", str(out), "--voice", "en-us-espeak", data_dir=tmp_path,
+                 stdin=text)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "stdin.timings.json").read_text())["voice"] == "en-us-espeak"
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"", "no speakable text"),
+        (b"   \n\n  \n", "no speakable text"),
+        ("🙂🙂🙂\n\n🎉🎉".encode(), "no speakable text"),
+        (b"Title\n\nBody \xff\xfe broken", "UTF-8"),
+    ],
+)
+def test_hostile_input_is_one_clear_line(tmp_path: Path, payload: bytes, message: str) -> None:
+    out = tmp_path / "bad.mp3"
+    out.write_bytes(b"previous good audio")
+    result = run("render", "-", "-o", str(out), data_dir=tmp_path, stdin=payload)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    # An existing file is never replaced by a broken one.
+    assert out.read_bytes() == b"previous good audio"
+
+
+def test_nul_bytes_and_giant_word_still_give_audio(tmp_path: Path) -> None:
+    out = tmp_path / "odd.mp3"
+    payload = b"Odd input\x00 survives\n\nA\x00 paragraph with NUL bytes. " + b"x" * 10_000 + b"\n"
+    result = run("render", "-", "-o", str(out), data_dir=tmp_path, stdin=payload)
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 1000
+
+
+def test_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    payload = b"Long read\n\n" + b"word " * 3000
+    result = run("render", "-", data_dir=tmp_path, stdin=payload,
+                 extra_env={"AUDIO_SERVICE_MAX_ARTICLE_CHARS": "5000"})
+    assert result.returncode == 2
+    assert "5000" in result.stderr
+
+
+def test_the_default_limit_admits_a_50000_word_article(tmp_path: Path) -> None:
+    from audio_service.article import parse_text
+    from audio_service.config import Settings
+
+    words = " ".join(["Councillors debated the plan at length."] * 8400)  # ~50,000 words
+    article = parse_text(f"Long read\n\n{words}", max_chars=Settings().max_article_chars)
+    assert sum(len(p.split()) for p in article.body) > 50_000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("render", "missing.json"), "no such file"),
+        (("render", str(EXAMPLES / "council-budget.json"), "--voice", "nope"), "unknown voice"),
+    ],
+)
+def test_usage_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    result = run(*args, data_dir=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

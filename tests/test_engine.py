@@ -1,0 +1,75 @@
+"""The real eSpeak NG engine, in real spawned worker processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from audio_service.engines.espeak import MAX_WORD_CHARS, guard_text
+from audio_service.engines.pool import SynthPool
+from audio_service.errors import EngineError, EngineTimeoutError
+from audio_service.voices import VoiceDef
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", ""),
+        ("   \n\t ", ""),
+        ("\x00\x01hello\x7f", "hello"),
+        ("!!! ... ???", ""),
+        ("one  two\nthree", "one two three"),
+    ],
+)
+def test_guard_text(text: str, expected: str) -> None:
+    assert guard_text(text) == expected
+
+
+def test_guard_breaks_absurd_words() -> None:
+    guarded = guard_text("x" * 10_000)
+    assert guarded
+    assert max(len(word) for word in guarded.split()) <= MAX_WORD_CHARS
+
+
+def test_voices_speak_at_their_rate(pool: SynthPool, voices: dict[str, VoiceDef]) -> None:
+    text = "The council met on Tuesday evening to agree the budget for next year."
+    for voice in voices.values():
+        result = pool.synthesize(text, voice)
+        assert result.sample_rate_hz == 22050
+        seconds = result.duration_ms / 1000
+        words_per_minute = len(text.split()) / seconds * 60
+        # eSpeak's rate is its own; the engine output must be in the right region of it.
+        assert 0.6 * voice.rate_wpm < words_per_minute < 1.3 * voice.rate_wpm, voice.id
+
+
+def test_long_text_is_complete(pool: SynthPool, voices: dict[str, VoiceDef]) -> None:
+    """runAndWait can return before eSpeak finishes: a long text must not be cut short."""
+    voice = voices["en-gb-espeak"]
+    short = pool.synthesize("The river rose overnight.", voice).duration_ms
+    long = pool.synthesize(" ".join(["The river rose overnight."] * 20), voice).duration_ms
+    assert long > 15 * short
+
+
+def test_hostile_text_gives_audio_or_nothing(pool: SynthPool, voices: dict[str, VoiceDef]) -> None:
+    voice = voices["en-gb-espeak"]
+    assert pool.synthesize("", voice).pcm == b""
+    assert pool.synthesize("\x00\x00\x00", voice).pcm == b""
+    assert pool.synthesize("🙂🙂🙂", voice).pcm == b""
+    assert len(pool.synthesize("z" * 10_000, voice).pcm) > 0
+    # The pool still works after all of that.
+    assert len(pool.synthesize("Still here.", voice).pcm) > 0
+
+
+def test_hung_worker_is_killed_and_replaced(pool: SynthPool, voices: dict[str, VoiceDef]) -> None:
+    voice = voices["en-gb-espeak"]
+    long_text = " ".join(["This sentence keeps the engine busy for a while."] * 40)
+    with pytest.raises(EngineTimeoutError, match="timed out"):
+        pool.result(pool.submit(long_text, voice, timeout_s=0.01), long_text)
+    assert len(pool.synthesize("The worker was replaced.", voice).pcm) > 0
+
+
+def test_unknown_engine_is_a_clear_error(pool: SynthPool, voices: dict[str, VoiceDef]) -> None:
+    voice = voices["en-gb-espeak"]
+    broken = VoiceDef(id="x", name="x", engine="nope", engine_voice="x")
+    with pytest.raises(EngineError, match="no engine named 'nope'"):
+        pool.synthesize("hello", broken)
+    assert voice.engine == "espeak"
