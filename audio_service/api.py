@@ -59,6 +59,16 @@ OPENAI_VOICES = {
     "shimmer",
     "verse",
 }
+
+
+def _service(request: Request) -> Service:
+    service: Service | None = getattr(request.app.state, "service", None)
+    if service is None:
+        raise OverloadedError("service is starting")
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(_service)]
 _BODY_TYPES = {"application/json": "json", "text/plain": "text", "text/html": "html"}
 
 
@@ -118,6 +128,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         if resumed:
             log.info("resumed %d unfinished renders", resumed)
         state["service"] = service
+        app.state.service = service
         audio.bind(service)
         try:
             yield
@@ -132,11 +143,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         responses={422: {"model": ErrorBody, "description": "Invalid input"}},
     )
     audio = AudioResponses(settings)
-
-    def service() -> Service:
-        return state["service"]
-
-    svc_dep = Annotated[Service, Depends(service)]
 
     def require_key(request: Request) -> None:
         if not settings.api_key:
@@ -203,7 +209,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             503: {"model": ErrorBody, "description": "Render queue full; see Retry-After"},
         },
     )
-    async def put_article(article_id: ArticleId, request: Request, svc: svc_dep) -> ArticleStatus:
+    async def put_article(
+        article_id: ArticleId, request: Request, svc: ServiceDep
+    ) -> ArticleStatus:
         media = request.headers.get("content-type", "application/json").split(";")[0].strip()
         fmt = _BODY_TYPES.get(media.lower())
         if fmt is None:
@@ -223,7 +231,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         summary="Status of an article and the URLs of its audio",
         responses={404: {"model": ErrorBody, "description": "Unknown article"}},
     )
-    async def get_article(article_id: ArticleId, svc: svc_dep) -> ArticleStatus:
+    async def get_article(article_id: ArticleId, svc: ServiceDep) -> ArticleStatus:
         return article_status(svc.get(article_id), "")
 
     @app.delete(
@@ -236,7 +244,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             401: {"model": ErrorBody, "description": "API key required"},
         },
     )
-    async def delete_article(article_id: ArticleId, svc: svc_dep) -> Response:
+    async def delete_article(article_id: ArticleId, svc: ServiceDep) -> Response:
         await asyncio.to_thread(svc.delete, article_id)
         return Response(status_code=204)
 
@@ -247,7 +255,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         response_class=Response,
         responses=ERRORS["article_audio"],
     )
-    async def article_audio(article_id: ArticleId, request: Request, svc: svc_dep) -> Response:
+    async def article_audio(article_id: ArticleId, request: Request, svc: ServiceDep) -> Response:
         return await audio.article(svc, svc.get(article_id), request)
 
     @app.get(
@@ -255,7 +263,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         summary="Segment timings of the audio",
         responses=ERRORS["sidecar"],
     )
-    async def timings(article_id: ArticleId, svc: svc_dep) -> Response:
+    async def timings(article_id: ArticleId, svc: ServiceDep) -> Response:
         return await audio.sidecar(svc, svc.get(article_id), vtt=False)
 
     @app.get(
@@ -264,7 +272,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         response_class=PlainTextResponse,
         responses=ERRORS["sidecar"],
     )
-    async def captions(article_id: ArticleId, svc: svc_dep) -> Response:
+    async def captions(article_id: ArticleId, svc: ServiceDep) -> Response:
         return await audio.sidecar(svc, svc.get(article_id), vtt=True)
 
     @app.get(
@@ -273,7 +281,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         summary="A small accessible player page for the article",
         responses={404: {"model": ErrorBody, "description": "Unknown article"}},
     )
-    async def player(article_id: ArticleId, svc: svc_dep) -> HTMLResponse:
+    async def player(article_id: ArticleId, svc: ServiceDep) -> HTMLResponse:
         svc.get(article_id)
         page = resources.files("audio_service").joinpath("player/player.html").read_text("utf-8")
         return HTMLResponse(page, headers={"Cache-Control": "public, max-age=300"})
@@ -285,11 +293,11 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         response_class=Response,
         responses=ERRORS["immutable"],
     )
-    async def immutable_audio(digest: str, request: Request, svc: svc_dep) -> Response:
+    async def immutable_audio(digest: str, request: Request, svc: ServiceDep) -> Response:
         return await audio.immutable(svc, digest, request)
 
     @app.get("/v1/voices", response_model=list[VoiceOut], summary="The voices")
-    async def voices(svc: svc_dep) -> list[VoiceOut]:
+    async def voices(svc: ServiceDep) -> list[VoiceOut]:
         return [
             VoiceOut(
                 id=v.id,
@@ -310,7 +318,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         summary="Text to speech with the request shape of OpenAI's speech endpoint",
         responses=ERRORS["speech"],
     )
-    async def speech(body: SpeechIn, request: Request, svc: svc_dep) -> Response:
+    async def speech(body: SpeechIn, request: Request, svc: ServiceDep) -> Response:
         voice = svc.default_voice.id if body.voice in OPENAI_VOICES else body.voice
         if voice not in svc.voices:
             raise UnknownVoiceError(body.voice, [*svc.voices, *sorted(OPENAI_VOICES)])
@@ -335,7 +343,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         response_class=PlainTextResponse,
         summary="Prometheus metrics (requests, renders, cache, queue, bytes served)",
     )
-    async def metrics(svc: svc_dep) -> Response:
+    async def metrics(svc: ServiceDep) -> Response:
         svc.metrics.queue_depth.set(svc.queue.depth)
         return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
