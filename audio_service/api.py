@@ -96,7 +96,7 @@ def article_status(row: ArticleRow, base: str) -> ArticleStatus:
     root = f"{base}/v1/articles/{row.id}"
     return ArticleStatus(
         id=row.id,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         version=row.version,
         ready_version=row.ready_version,
         voice=row.voice,

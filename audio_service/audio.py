@@ -36,7 +36,7 @@ def to_float(pcm: bytes) -> Samples:
 
 def to_pcm(samples: Samples) -> bytes:
     clipped = np.clip(np.rint(samples * 32767.0), -32768, 32767)
-    return clipped.astype("<i2").tobytes()
+    return bytes(clipped.astype("<i2").tobytes())
 
 
 def silence(ms: float, sample_rate_hz: int) -> Samples:
@@ -98,9 +98,10 @@ def limit(samples: Samples, ceiling_dbfs: float, sample_rate_hz: int) -> Samples
     release = max(1, round(LIMITER_RELEASE_MS * sample_rate_hz / 1000))
     widened = ndimage.minimum_filter1d(need, size=2 * look + release, mode="nearest")
     gain = ndimage.uniform_filter1d(widened, size=look, mode="nearest")
-    out = (samples * gain).astype(np.float32)
+    out: Samples = (samples * gain).astype(np.float32)
     # Float rounding in the moving average can leave a peak a hair above the ceiling.
-    return np.clip(out, -ceiling, ceiling)
+    np.clip(out, -ceiling, ceiling, out=out)
+    return out
 
 
 def shape_segment(

@@ -9,7 +9,7 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from audio_service import audio
 from audio_service.article import Article
@@ -26,6 +26,14 @@ from audio_service.voices import VoiceDef
 log = logging.getLogger(__name__)
 
 _CALIBRATION_TEXT = Path(__file__).with_name("data") / "calibration.txt"
+
+
+class ByteSink(Protocol):
+    """Where MP3 bytes go as they are made: a file, a growing .part file, a buffer."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+    def flush(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,7 @@ class Renderer:
             handle.write(json.dumps(data, indent=1).encode())
 
     def render(
-        self, article: Article, voice: VoiceDef, out: BinaryIO, article_id: str = ""
+        self, article: Article, voice: VoiceDef, out: ByteSink, article_id: str = ""
     ) -> RenderResult:
         """Synthesise, shape and encode the article, writing MP3 bytes to `out` as they come.
 

@@ -53,8 +53,9 @@ def case(name: str, text: str, queue: multiprocessing.Queue[dict[str, object]]) 
     article = parse_text(text)
     scripter = Scripter(settings.voices_dir / "lexicon")
     with SynthPool(settings.workers, 60, ENGINES, warm=["espeak"]) as pool:
-        renderer = Renderer(pool, scripter, settings.audio,
-                            calibration_file=settings.data_dir / "calibration.json")
+        renderer = Renderer(
+            pool, scripter, settings.audio, calibration_file=settings.data_dir / "calibration.json"
+        )
         renderer.gain_db(voice)  # calibration is once per voice, not per render
         started = time.perf_counter()
         result = renderer.render(article, voice, io.BytesIO())
@@ -77,11 +78,19 @@ def case(name: str, text: str, queue: multiprocessing.Queue[dict[str, object]]) 
     encoder.flush()
     encoder_s = time.perf_counter() - started
     audio_s = result.timings.duration_ms / 1000
-    queue.put({
-        "name": name, "words": sum(len(p.split()) for p in article.body), "audio_s": audio_s,
-        "full_s": full_s, "engine_s": engine_s, "encoder_s": encoder_s,
-        "rss_mb": rss_render_mb, "worker_mb": worker_mb, "workers": settings.workers,
-    })
+    queue.put(
+        {
+            "name": name,
+            "words": sum(len(p.split()) for p in article.body),
+            "audio_s": audio_s,
+            "full_s": full_s,
+            "engine_s": engine_s,
+            "encoder_s": encoder_s,
+            "rss_mb": rss_render_mb,
+            "worker_mb": worker_mb,
+            "workers": settings.workers,
+        }
+    )
 
 
 def main() -> None:
@@ -91,8 +100,10 @@ def main() -> None:
     cases.append(("10,000 words", long_article_text(10_000)))
     cases.append(("40,000 words", long_article_text(40_000)))
     ctx = multiprocessing.get_context("spawn")
-    print(f"{'case':<14} {'words':>6} {'audio s':>8} {'render s':>9} {'x realtime':>10} "
-          f"{'engine s':>9} {'encoder s':>9} {'ratio':>6} {'peak MB':>8} {'worker MB':>9}")
+    print(
+        f"{'case':<14} {'words':>6} {'audio s':>8} {'render s':>9} {'x realtime':>10} "
+        f"{'engine s':>9} {'encoder s':>9} {'ratio':>6} {'peak MB':>8} {'worker MB':>9}"
+    )
     for name, text in cases:
         queue: multiprocessing.Queue[dict[str, object]] = ctx.Queue()
         proc = ctx.Process(target=case, args=(name, text, queue))
@@ -100,11 +111,15 @@ def main() -> None:
         r = queue.get()
         proc.join()
         ratio = float(r["full_s"]) / (float(r["engine_s"]) + float(r["encoder_s"]))  # type: ignore[arg-type]
-        print(f"{name:<14} {r['words']:>6} {r['audio_s']:>8.1f} {r['full_s']:>9.2f} "
-              f"{float(r['audio_s']) / float(r['full_s']):>10.0f} {r['engine_s']:>9.2f} "  # type: ignore[arg-type]
-              f"{r['encoder_s']:>9.2f} {ratio:>6.2f} {r['rss_mb']:>8.0f} {r['worker_mb']:>9.0f}")
-    print("ratio = full render (2 workers, streaming, shaped) / (raw engine on one core + raw "
-          "encoder), same text, same run; peak MB = render process RSS, worker MB = largest worker")
+        print(
+            f"{name:<14} {r['words']:>6} {r['audio_s']:>8.1f} {r['full_s']:>9.2f} "
+            f"{float(r['audio_s']) / float(r['full_s']):>10.0f} {r['engine_s']:>9.2f} "  # type: ignore[arg-type]
+            f"{r['encoder_s']:>9.2f} {ratio:>6.2f} {r['rss_mb']:>8.0f} {r['worker_mb']:>9.0f}"
+        )
+    print(
+        "ratio = full render (2 workers, streaming, shaped) / (raw engine on one core + raw "
+        "encoder), same text, same run; peak MB = render process RSS, worker MB = largest worker"
+    )
 
 
 if __name__ == "__main__":

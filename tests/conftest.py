@@ -59,8 +59,20 @@ def renderer(settings: Settings, pool: SynthPool) -> Renderer:
 def decode_mp3(path: Path, sample_rate_hz: int = 22050) -> np.ndarray:
     """Decode with ffmpeg (from imageio-ffmpeg) to float mono samples."""
     result = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "s16le",
-         "-ac", "1", "-ar", str(sample_rate_hz), "-"],
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-ar",
+            str(sample_rate_hz),
+            "-",
+        ],
         capture_output=True,
         check=True,
     )

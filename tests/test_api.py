@@ -56,8 +56,9 @@ def metric(client: httpx.Client, name: str, **labels: str) -> float:
     return total
 
 
-def test_put_then_audio_streams_and_equals_the_stored_file(client: httpx.Client,
-                                                            tmp_path: Path) -> None:
+def test_put_then_audio_streams_and_equals_the_stored_file(
+    client: httpx.Client, tmp_path: Path
+) -> None:
     put = client.put("/v1/articles/stream-1", json=ARTICLE)
     assert put.status_code == 200, put.text
     assert put.json()["status"] in ("queued", "rendering", "ready")
@@ -173,26 +174,49 @@ def test_delete_removes_article_and_audio(client: httpx.Client) -> None:
         ("get", "/v1/audio/" + "0" * 64 + ".mp3", {}, 404, "not_found"),
         ("get", "/v1/audio/not-a-digest.mp3", {}, 404, "not_found"),
         ("put", "/v1/articles/v1", {"json": {**ARTICLE, "voice": "nope"}}, 422, "unknown_voice"),
-        ("put", "/v1/articles/v1", {"content": b"{not json",
-                                    "headers": {"content-type": "application/json"}},
-         422, "invalid_article"),
+        (
+            "put",
+            "/v1/articles/v1",
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+            422,
+            "invalid_article",
+        ),
         ("put", "/v1/articles/v1", {"json": {"title": "", "body": ""}}, 422, "invalid_article"),
         ("put", "/v1/articles/v1", {"json": {"title": 5, "body": "x"}}, 422, "invalid_article"),
-        ("put", "/v1/articles/v1", {"content": b"x", "headers": {"content-type": "image/png"}},
-         422, "invalid_input"),
-        ("put", "/v1/articles/v1", {"content": b"T\n\n" + b"word " * 2_000_000,
-                                    "headers": {"content-type": "text/plain"}},
-         413, "article_too_large"),
-        ("post", "/v1/audio/speech", {"json": {"input": "Hi", "voice": "alloy",
-                                               "response_format": "flac"}}, 422, "invalid_request"),
-        ("post", "/v1/audio/speech", {"json": {"input": "", "voice": "alloy"}},
-         422, "invalid_request"),
+        (
+            "put",
+            "/v1/articles/v1",
+            {"content": b"x", "headers": {"content-type": "image/png"}},
+            422,
+            "invalid_input",
+        ),
+        (
+            "put",
+            "/v1/articles/v1",
+            {"content": b"T\n\n" + b"word " * 2_000_000, "headers": {"content-type": "text/plain"}},
+            413,
+            "article_too_large",
+        ),
+        (
+            "post",
+            "/v1/audio/speech",
+            {"json": {"input": "Hi", "voice": "alloy", "response_format": "flac"}},
+            422,
+            "invalid_request",
+        ),
+        (
+            "post",
+            "/v1/audio/speech",
+            {"json": {"input": "", "voice": "alloy"}},
+            422,
+            "invalid_request",
+        ),
         ("delete", "/v1/voices", {}, 405, "method_not_allowed"),
     ],
 )
-def test_bad_input_gets_a_clear_json_error(client: httpx.Client, method: str, url: str,
-                                           kwargs: dict[str, object], status: int,
-                                           code: str) -> None:
+def test_bad_input_gets_a_clear_json_error(
+    client: httpx.Client, method: str, url: str, kwargs: dict[str, object], status: int, code: str
+) -> None:
     response = getattr(client, method)(url, **kwargs)
     assert response.status_code == status, response.text
     body = response.json()
@@ -207,14 +231,28 @@ def test_unknown_voice_lists_the_voices(client: httpx.Client) -> None:
 
 
 def test_speech_endpoint_speaks_openai_shape(client: httpx.Client, tmp_path: Path) -> None:
-    response = client.post("/v1/audio/speech", json={
-        "model": "tts-1", "input": "Markets rallied on Friday.", "voice": "alloy", "speed": 1.25})
+    response = client.post(
+        "/v1/audio/speech",
+        json={
+            "model": "tts-1",
+            "input": "Markets rallied on Friday.",
+            "voice": "alloy",
+            "speed": 1.25,
+        },
+    )
     assert response.status_code == 200
     assert response.headers["content-type"] == "audio/mpeg"
     (tmp_path / "s.mp3").write_bytes(response.content)
     assert decode_mp3(tmp_path / "s.mp3").size > 22050 // 2
-    again = client.post("/v1/audio/speech", json={
-        "model": "tts-1", "input": "Markets rallied on Friday.", "voice": "alloy", "speed": 1.25})
+    again = client.post(
+        "/v1/audio/speech",
+        json={
+            "model": "tts-1",
+            "input": "Markets rallied on Friday.",
+            "voice": "alloy",
+            "speed": 1.25,
+        },
+    )
     assert again.content == response.content
 
 
@@ -224,22 +262,37 @@ def test_voices_health_metrics_and_docs(client: httpx.Client) -> None:
     assert sum(v["default"] for v in voices) == 1
     assert client.get("/healthz").json()["status"] == "ok"
     text = client.get("/metrics").text
-    for name in ("audio_service_requests_total", "audio_service_renders_total",
-                 "audio_service_render_seconds", "audio_service_cache_total",
-                 "audio_service_queue_depth", "audio_service_bytes_served_total"):
+    for name in (
+        "audio_service_requests_total",
+        "audio_service_renders_total",
+        "audio_service_render_seconds",
+        "audio_service_cache_total",
+        "audio_service_queue_depth",
+        "audio_service_bytes_served_total",
+    ):
         assert name in text
     spec = client.get("/openapi.json").json()
-    for path in ("/v1/articles/{article_id}", "/v1/articles/{article_id}/audio.mp3",
-                 "/v1/articles/{article_id}/timings.json", "/v1/articles/{article_id}/captions.vtt",
-                 "/v1/articles/{article_id}/player", "/v1/audio/{digest}.mp3", "/v1/voices",
-                 "/v1/audio/speech", "/healthz", "/metrics"):
+    for path in (
+        "/v1/articles/{article_id}",
+        "/v1/articles/{article_id}/audio.mp3",
+        "/v1/articles/{article_id}/timings.json",
+        "/v1/articles/{article_id}/captions.vtt",
+        "/v1/articles/{article_id}/player",
+        "/v1/audio/{digest}.mp3",
+        "/v1/voices",
+        "/v1/audio/speech",
+        "/healthz",
+        "/metrics",
+    ):
         assert path in spec["paths"], path
     assert "404" in spec["paths"]["/v1/articles/{article_id}"]["get"]["responses"]
 
 
 def test_api_key_guards_writes(tmp_path: Path) -> None:
-    with running_service(tmp_path, env={"AUDIO_SERVICE_API_KEY": "s3cret"}) as svc, \
-            httpx.Client(base_url=svc.url, timeout=60) as c:
+    with (
+        running_service(tmp_path, env={"AUDIO_SERVICE_API_KEY": "s3cret"}) as svc,
+        httpx.Client(base_url=svc.url, timeout=60) as c,
+    ):
         refused = c.put("/v1/articles/k1", json=ARTICLE)
         assert refused.status_code == 401
         assert refused.json()["error"]["code"] == "unauthorized"

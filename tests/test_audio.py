@@ -89,8 +89,14 @@ def test_id3_tag_reads_back() -> None:
     from mutagen.id3 import ID3
 
     data = id3_bytes(
-        Tags(title="Café prices rise", artist="By A Writer", album="The Gazette",
-             date="2026-11-25T10:00:00Z", language="en-GB", comment="article-id: x1"),
+        Tags(
+            title="Café prices rise",
+            artist="By A Writer",
+            album="The Gazette",
+            date="2026-11-25T10:00:00Z",
+            language="en-GB",
+            comment="article-id: x1",
+        ),
         encoder="test",
     )
     tag = ID3(BytesIO(data))

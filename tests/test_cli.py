@@ -13,12 +13,17 @@ import pytest
 from tests.conftest import EXAMPLES, REPO
 
 
-def run(*args: str, data_dir: Path, stdin: bytes = b"", extra_env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, data_dir: Path, stdin: bytes = b"", extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AUDIO_SERVICE_DATA_DIR": str(data_dir), **(extra_env or {})}
     result = subprocess.run(
         [sys.executable, "-m", "audio_service", *args],
-        input=stdin, capture_output=True, cwd=REPO, env=env, timeout=180,
+        input=stdin,
+        capture_output=True,
+        cwd=REPO,
+        env=env,
+        timeout=180,
     )
     return subprocess.CompletedProcess(
         result.args, result.returncode, result.stdout.decode(), result.stderr.decode()
@@ -29,7 +34,9 @@ def test_voices_lists_both_accents(tmp_path: Path) -> None:
     result = run("voices", data_dir=tmp_path)
     assert result.returncode == 0
     assert "en-gb-espeak" in result.stdout and "en-us-espeak" in result.stdout
-    listed = [json.loads(line) for line in run("voices", "--json", data_dir=tmp_path).stdout.splitlines()]
+    listed = [
+        json.loads(line) for line in run("voices", "--json", data_dir=tmp_path).stdout.splitlines()
+    ]
     assert {v["locale"] for v in listed} >= {"en-GB", "en-US"}
 
 
@@ -44,7 +51,9 @@ def test_preview_prints_one_segment_per_line(tmp_path: Path) -> None:
     assert len(plain.splitlines()) == len(rows)
 
 
-@pytest.mark.parametrize("example", ["council-budget.json", "harbor-bridge.txt", "storm-warning.html"])
+@pytest.mark.parametrize(
+    "example", ["council-budget.json", "harbor-bridge.txt", "storm-warning.html"]
+)
 def test_render_each_format(tmp_path: Path, example: str) -> None:
     out = tmp_path / "out.mp3"
     result = run("render", str(EXAMPLES / example), "-o", str(out), data_dir=tmp_path)
@@ -59,8 +68,9 @@ def test_render_each_format(tmp_path: Path, example: str) -> None:
 def test_render_from_stdin_with_voice(tmp_path: Path) -> None:
     out = tmp_path / "stdin.mp3"
     text = b"Rail strike called off\n\nUnions and operators reached a deal late on Sunday.\n"
-    result = run("render", "-", "-o", str(out), "--voice", "en-us-espeak", data_dir=tmp_path,
-                 stdin=text)
+    result = run(
+        "render", "-", "-o", str(out), "--voice", "en-us-espeak", data_dir=tmp_path, stdin=text
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "stdin.timings.json").read_text())["voice"] == "en-us-espeak"
 
@@ -96,8 +106,13 @@ def test_nul_bytes_and_giant_word_still_give_audio(tmp_path: Path) -> None:
 
 def test_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     payload = b"Long read\n\n" + b"word " * 3000
-    result = run("render", "-", data_dir=tmp_path, stdin=payload,
-                 extra_env={"AUDIO_SERVICE_MAX_ARTICLE_CHARS": "5000"})
+    result = run(
+        "render",
+        "-",
+        data_dir=tmp_path,
+        stdin=payload,
+        extra_env={"AUDIO_SERVICE_MAX_ARTICLE_CHARS": "5000"},
+    )
     assert result.returncode == 2
     assert "5000" in result.stderr
 

@@ -19,8 +19,15 @@ from audio_service.timings import Timings
 from audio_service.voices import VoiceDef
 from tests.conftest import EXAMPLES, REPO, decode_mp3
 
-FURNITURE = ("listen to this article", "loading audio", "read more", "latest world news",
-             "see more latest", "malaysia helicopter", "modi accused")
+FURNITURE = (
+    "listen to this article",
+    "loading audio",
+    "read more",
+    "latest world news",
+    "see more latest",
+    "malaysia helicopter",
+    "modi accused",
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +37,11 @@ def rendered_sample(tmp_path_factory: pytest.TempPathFactory, sample_page: Path)
     env = {"AUDIO_SERVICE_DATA_DIR": str(out.parent), "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
         [sys.executable, "-m", "audio_service", "render", str(sample_page), "-o", str(out)],
-        capture_output=True, text=True, cwd=REPO, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "s of audio" in result.stdout

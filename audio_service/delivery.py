@@ -1,0 +1,406 @@
+"""Serving stored audio bytes over HTTP at the ASGI level: Range, conditional requests and HEAD.
+
+Players seek with Range requests (iOS/Safari opens with ``Range: bytes=0-1`` and gives up without a
+206), so this module answers GET and HEAD per RFC 9110 without Starlette's Request/Response objects:
+the hot path reads a handful of request headers, builds pre-encoded response headers and reads the
+wanted bytes with ``os.pread`` from a descriptor opened once per request.
+
+Behaviour worth knowing (all allowed by RFC 9110 section 14):
+- Range grammar comes from werkzeug. A Range with an unknown unit or a syntax error is ignored
+  (200, full body), and so is one werkzeug refuses: ranges out of ascending order, or ``bytes=-0``.
+- Overlapping or adjacent ranges are coalesced; if one range remains the answer is a plain 206.
+  More than ``MAX_RANGES`` ranges are ignored (200, full body); unsatisfiable parts are dropped and
+  only when none is left is the answer 416 with ``Content-Range: bytes */LEN``.
+- A Range on an empty file is ignored (200 with an empty body).
+- HEAD gets exactly GET's status and headers, Range included, and no body.
+- The file is replaced atomically by the cache, never rewritten in place, so reading from the
+  descriptor opened at the start always yields the original bytes. Should it shrink anyway, the
+  response is left incomplete so the server drops the connection instead of sending wrong bytes.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import logging
+import os
+import re
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from werkzeug.http import (
+    http_date,
+    parse_date,
+    parse_etags,
+    parse_if_range_header,
+    parse_range_header,
+    quote_etag,
+)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+logger = logging.getLogger(__name__)
+
+#: Bodies up to this size go out in one read and one message; page-cache reads this small do not
+#: hold the event loop long enough to matter.
+SINGLE_READ_BYTES = 1024 * 1024
+#: Larger bodies are streamed in messages of this size, so a slow reader holds little memory.
+CHUNK_BYTES = 512 * 1024
+#: Beyond this many ranges a request looks like abuse more than seeking; it gets the full body.
+MAX_RANGES = 16
+
+_WANTED = frozenset(
+    (b"range", b"if-range", b"if-match", b"if-none-match", b"if-modified-since",
+     b"if-unmodified-since")
+)  # fmt: skip
+_ACCEPT_RANGES = (b"accept-ranges", b"bytes")
+_SIMPLE_RANGE = re.compile(rb"bytes=(\d+)-(\d*)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _http_date(seconds: int) -> bytes:
+    return http_date(seconds).encode("ascii")
+
+
+def _request_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """The few request headers this module reads; repeated ones are joined as a list."""
+    found: dict[bytes, bytes] = {}
+    for name, value in raw:
+        if name in _WANTED:
+            found[name] = value if name not in found else found[name] + b", " + value
+    return found
+
+
+def _byte_ranges(value: bytes, size: int) -> list[tuple[int, int]] | None:
+    """Half-open spans to send, ``[]`` when none is satisfiable, None when Range is ignored."""
+    if size == 0:
+        return None
+    # The one shape players send, decided here at a fraction of the general parser's cost.
+    if simple := _SIMPLE_RANGE.fullmatch(value):
+        begin, last = int(simple[1]), simple[2]
+        if last and int(last) < begin:  # werkzeug's syntax error, so ignored the same way
+            return None
+        return [(begin, min(int(last) + 1, size) if last else size)] if begin < size else []
+    parsed = parse_range_header(value.decode("latin-1"))
+    if parsed is None or parsed.units != "bytes" or len(parsed.ranges) > MAX_RANGES:
+        return None
+    spans: list[tuple[int, int]] = []
+    for begin, stop in parsed.ranges:
+        if begin < 0:  # a suffix longer than the file means the whole file
+            spans.append((max(size + begin, 0), size))
+        elif begin < size:  # a last-byte-pos past the end is clamped
+            spans.append((begin, size if stop is None else min(stop, size)))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, stop in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
+        else:
+            merged.append((start, stop))
+    return merged
+
+
+def _precondition(headers: dict[bytes, bytes], etag: bytes, mtime: int) -> int:
+    """RFC 9110 section 13.2.2 steps 1-4 for GET/HEAD: 0 to go on, else 412 or 304."""
+    tag = etag.decode("latin-1")[1:-1]
+    if (if_match := headers.get(b"if-match")) is not None:
+        if not parse_etags(if_match.decode("latin-1")).contains(tag):  # strong; `*` matches
+            return 412
+    elif (since := headers.get(b"if-unmodified-since")) is not None:
+        date = parse_date(since.decode("latin-1"))
+        if date is not None and mtime > date.timestamp():
+            return 412
+    if (none_match := headers.get(b"if-none-match")) is not None:
+        if parse_etags(none_match.decode("latin-1")).contains_weak(tag):  # weak; `*` matches
+            return 304
+    elif (since := headers.get(b"if-modified-since")) is not None:
+        date = parse_date(since.decode("latin-1"))
+        if date is not None and mtime <= date.timestamp():
+            return 304
+    return 0
+
+
+def _if_range_holds(value: bytes, etag: bytes, mtime: int) -> bool:
+    """If-Range: a strong ETag equal to ours, or a date equal to Last-Modified."""
+    value = value.strip()
+    if value.startswith(b'"'):  # werkzeug drops W/, so compare the raw strong tag ourselves
+        return value == etag
+    date = parse_if_range_header(value.decode("latin-1")).date
+    return date is not None and int(date.timestamp()) == mtime
+
+
+async def _send_whole(
+    send: Send, status: int, headers: Headers, body: bytes, head: bool = False
+) -> None:
+    """A response whose body is already in memory (errors, 304, 412, 416)."""
+    if status != 304:
+        headers = [(b"content-length", b"%d" % len(body)), *headers]
+        if body:
+            headers.insert(0, (b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+def _strong_etag(etag: str) -> bytes:
+    """The caller's strong ETag, quoted if it came bare."""
+    return (etag if etag.startswith('"') else quote_etag(etag)).encode("latin-1")
+
+
+def _read(fd: int, want: int, offset: int) -> bytes:
+    data = os.pread(fd, want, offset)
+    if len(data) != want:
+        raise OSError(errno.EIO, "the file shrank while being sent")
+    return data
+
+
+async def _stream(send: Send, fd: int, pieces: Sequence[bytes | tuple[int, int]]) -> int:
+    """Send literal pieces and file spans as body messages of about CHUNK_BYTES each."""
+    sent = 0
+    buffer: list[bytes] = []
+    buffered = 0
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            buffer.append(piece)
+            buffered += len(piece)
+            continue
+        offset, stop = piece
+        while offset < stop:
+            if buffered >= CHUNK_BYTES:
+                body = b"".join(buffer)
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+                sent += buffered
+                buffer.clear()
+                buffered = 0
+            want = min(stop - offset, CHUNK_BYTES - buffered)
+            buffer.append(_read(fd, want, offset))
+            buffered += want
+            offset += want
+    await send({"type": "http.response.body", "body": b"".join(buffer)})
+    return sent + buffered
+
+
+async def _respond(
+    scope: Scope,
+    send: Send,
+    path: str | Path,
+    etag: bytes,
+    media_type: bytes,
+    tail: Headers,
+    last_modified: float | None,
+) -> tuple[int, int]:
+    """Serve one GET/HEAD for a file; returns (status, body bytes sent).
+
+    `tail` is ``[Accept-Ranges, Cache-Control, *extra]``, built once by the caller. OSError escapes
+    only before anything is sent; after that it is logged and the response left incomplete, which
+    makes the server drop the connection rather than send a wrong body.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        stat = os.fstat(fd)
+        size = stat.st_size
+        mtime = int(stat.st_mtime if last_modified is None else last_modified)
+        validators = [(b"etag", etag), (b"last-modified", _http_date(mtime))]
+        spans = None
+        request = _request_headers(scope["headers"])
+        if request:  # a plain GET skips all of this, a lone Range (the usual seek) most of it
+            if len(request) > 1 or b"range" not in request:
+                status = _precondition(request, etag, mtime)
+                if status:
+                    body = _PRECONDITION_FAILED if status == 412 else b""
+                    head = scope["method"] == "HEAD"
+                    await _send_whole(send, status, validators + tail[1:], body, head)
+                    return status, 0
+            if (value := request.get(b"range")) is not None:
+                if_range = request.get(b"if-range")
+                if if_range is None or _if_range_holds(if_range, etag, mtime):
+                    spans = _byte_ranges(value, size)
+
+        pieces: list[bytes | tuple[int, int]]
+        if spans is None:
+            status, length, pieces = 200, size, [(0, size)]
+            headers = [(b"content-type", media_type), (b"content-length", b"%d" % size)]
+        elif not spans:
+            headers = [(b"content-range", b"bytes */%d" % size), *validators, *tail]
+            await _send_whole(send, 416, headers, b"")
+            return 416, 0
+        elif len(spans) == 1:
+            (start, stop), status = spans[0], 206
+            length, pieces = stop - start, [spans[0]]
+            headers = [
+                (b"content-type", media_type),
+                (b"content-length", b"%d" % length),
+                (b"content-range", b"bytes %d-%d/%d" % (start, stop - 1, size)),
+            ]
+        else:
+            status, pieces, boundary = 206, [], os.urandom(12).hex().encode("ascii")
+            for start, stop in spans:
+                pieces.append(
+                    b"%s--%s\r\nContent-Type: %s\r\nContent-Range: bytes %d-%d/%d\r\n\r\n"
+                    % (b"\r\n" if pieces else b"", boundary, media_type, start, stop - 1, size)
+                )
+                pieces.append((start, stop))
+            pieces.append(b"\r\n--%s--\r\n" % boundary)
+            length = sum(len(p) if isinstance(p, bytes) else p[1] - p[0] for p in pieces)
+            headers = [
+                (b"content-type", b"multipart/byteranges; boundary=" + boundary),
+                (b"content-length", b"%d" % length),
+            ]
+        headers += validators
+        headers += tail
+        start_message = {"type": "http.response.start", "status": status, "headers": headers}
+
+        if scope["method"] == "HEAD":
+            await send(start_message)
+            await send({"type": "http.response.body", "body": b""})
+            return status, 0
+        first = pieces[0]
+        if len(pieces) == 1 and isinstance(first, tuple) and length <= SINGLE_READ_BYTES:
+            data = _read(fd, length, first[0])  # before the head, so a failure is still clean
+            await send(start_message)
+            await send({"type": "http.response.body", "body": data})
+            return status, length
+        await send(start_message)
+        try:
+            return status, await _stream(send, fd, pieces)
+        except OSError as exc:
+            logger.warning("response for %s cut short after it started: %s", path, exc)
+            return status, 0
+    finally:
+        os.close(fd)
+
+
+async def send_file(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    path: Path,
+    etag: str,
+    media_type: str = "audio/mpeg",
+    cache_control: str,
+    last_modified: float | None = None,
+    extra_headers: Sequence[tuple[bytes, bytes]] = (),
+) -> int:
+    """Answer a GET or HEAD for the file at `path`; returns the body bytes sent.
+
+    `etag` is the strong validator (the content sha256, quoted or bare); `last_modified` defaults to
+    the file's mtime. Raises FileNotFoundError (or another OSError) before anything is sent when the
+    file cannot be opened, so the caller can answer 404/503 itself. Other methods get a 405.
+    """
+    del receive  # part of the ASGI call shape; a GET body is never read
+    method = scope["method"]
+    if method != "GET" and method != "HEAD":
+        await _send_error(send, 405, _METHOD_NOT_ALLOWED, head=False, allow=True)
+        return 0
+    tail = [_ACCEPT_RANGES, (b"cache-control", cache_control.encode("latin-1")), *extra_headers]
+    etag_b, media_type_b = _strong_etag(etag), media_type.encode("latin-1")
+    return (await _respond(scope, send, path, etag_b, media_type_b, tail, last_modified))[1]
+
+
+def audio_asgi_app(
+    resolve: Callable[[str], tuple[Path, str] | None],
+    cache_control: str,
+    *,
+    prefix: str = "/v1/audio/",
+    media_type: str = "audio/mpeg",
+    on_response: Callable[[int, int], None] | None = None,
+) -> ASGIApp:
+    """A bare ASGI app serving ``{prefix}{digest}.mp3``.
+
+    `resolve` maps a digest (64 lowercase hex, already validated) to (path, etag), or None when
+    there is no such audio. `scope["path"]` must hold the full path, prefix included.
+    `on_response(status, body_bytes)` is called after each response, for metrics.
+    Unknown paths and digests are 404, other methods 405, storage errors 503 with Retry-After;
+    all as JSON ``{"error": {"code", "message"}}``.
+    """
+    pattern = re.compile(re.escape(prefix) + r"([0-9a-f]{64})\.mp3")
+    tail = [_ACCEPT_RANGES, (b"cache-control", cache_control.encode("latin-1"))]
+    media_type_b = media_type.encode("latin-1")
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await _not_http(scope, receive, send)
+            return
+        method = scope["method"]
+        head = method == "HEAD"
+        match = pattern.fullmatch(scope["path"])
+        status, sent = 404, 0
+        if match is None:
+            await _send_error(send, 404, _NOT_FOUND, head)
+        elif method != "GET" and not head:
+            status = 405
+            await _send_error(send, 405, _METHOD_NOT_ALLOWED, head, allow=True)
+        else:
+            try:
+                found = resolve(match.group(1))
+                if found is None:
+                    await _send_error(send, 404, _NOT_FOUND, head)
+                else:
+                    etag = _strong_etag(found[1])
+                    status, sent = await _respond(
+                        scope, send, found[0], etag, media_type_b, tail, None
+                    )
+            except FileNotFoundError:  # evicted between resolve and open
+                await _send_error(send, 404, _NOT_FOUND, head)
+            except OSError as exc:
+                logger.warning("cannot open audio %s: %s", match.group(1), exc)
+                status = 503
+                await _send_error(send, 503, _UNAVAILABLE, head, retry_after=True)
+            except Exception:  # the edge of this app: log it, never show a trace to the client
+                logger.exception("serving audio %s failed", match.group(1))
+                status = 500
+                await _send_error(send, 500, _INTERNAL, head)
+        if on_response is not None:
+            on_response(status, sent)
+
+    return app
+
+
+def _json_error(code: str, message: str) -> bytes:
+    return b'{"error": {"code": "%s", "message": "%s"}}' % (code.encode(), message.encode())
+
+
+_NOT_FOUND = _json_error("not_found", "no audio at this address")
+_METHOD_NOT_ALLOWED = _json_error("method_not_allowed", "audio is read with GET or HEAD")
+_UNAVAILABLE = _json_error("storage_unavailable", "the audio store is unavailable, retry shortly")
+_INTERNAL = _json_error("internal_error", "the audio could not be served")
+_PRECONDITION_FAILED = _json_error(
+    "precondition_failed", "the audio does not match If-Match or If-Unmodified-Since"
+)
+
+
+async def _send_error(
+    send: Send,
+    status: int,
+    body: bytes,
+    head: bool,
+    *,
+    allow: bool = False,
+    retry_after: bool = False,
+) -> None:
+    headers: Headers = [(b"cache-control", b"no-store")]
+    if allow:
+        headers.append((b"allow", b"GET, HEAD"))
+    if retry_after:
+        headers.append((b"retry-after", b"1"))
+    await _send_whole(send, status, headers, body, head)
+
+
+async def _not_http(scope: Scope, receive: Receive, send: Send) -> None:
+    """Lifespan is acknowledged so the app also runs alone; websockets are refused."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    elif scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008})
