@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from audio_service.api_models import ErrorBody
 from audio_service.cache import is_digest
 from audio_service.config import Settings
-from audio_service.delivery import send_file
+from audio_service.delivery import audio_asgi_app, send_file
 from audio_service.errors import EngineError, NotFoundError
 from audio_service.index import ArticleRow
 from audio_service.jobs import LiveRender
@@ -196,21 +196,36 @@ class AudioResponses:
         return StreamingResponse(follow(job), media_type="audio/mpeg")
 
     def dispatcher(self, app: ASGIApp) -> ASGIApp:
-        """Content-addressed audio skips the framework: it is the hot path of every player."""
+        """Content-addressed audio skips the framework: it is the hot path of every player.
+
+        The lean app keeps hot files open, and a response reads from its own descriptor, so
+        eviction or replacement of a file mid-send never cuts a body short.
+        """
+
+        def resolve(digest: str) -> tuple[str, str] | None:
+            svc = self._svc
+            if svc is None:
+                return None
+            return f"{svc.store.audio_dir}/{digest[:2]}/{digest}.mp3", digest
+
+        def count(status: int, sent: int) -> None:
+            if self._svc is not None:
+                self._svc.metrics.bytes_served.inc(sent)
+                self._svc.metrics.requests.labels(
+                    "/v1/audio/{digest}.mp3", "GET", str(status)
+                ).inc()
+
+        fast = audio_asgi_app(resolve, IMMUTABLE, on_response=count)
 
         async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
-            svc = self._svc
             if (
-                svc is not None
-                and scope["type"] == "http"
+                scope["type"] == "http"
                 and scope["method"] in ("GET", "HEAD")
                 and scope["path"].startswith("/v1/audio/")
                 and scope["path"].endswith(".mp3")
             ):
-                digest = scope["path"][len("/v1/audio/") : -len(".mp3")]
-                if is_digest(digest):
-                    await serve_digest(svc, digest, IMMUTABLE, scope, receive, send)
-                    return
+                await fast(scope, receive, send)
+                return
             await app(scope, receive, send)
 
         return dispatch

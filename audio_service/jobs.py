@@ -64,6 +64,7 @@ class RenderQueue:
         self._lock = threading.Lock()
         self._live: dict[str, LiveRender] = {}
         self._on_done = on_done
+        self._closing = threading.Event()
 
     @property
     def depth(self) -> int:
@@ -104,16 +105,20 @@ class RenderQueue:
             self.index.publish(job.key, digest, result.timings.duration_ms)
             job.digest, job.duration_ms = digest, result.timings.duration_ms
             ok = True
-        except AudioServiceError as exc:
+        except Exception as exc:  # a render thread must never die silently
             self.store.abandon(partial)
-            job.error = str(exc)
-            self.index.set_status(job.key, "failed", job.error)
-            log.warning("render %s failed: %s", job.key[:12], exc)
-        except Exception as exc:  # a worker thread must never die silently
-            self.store.abandon(partial)
-            job.error = f"internal error: {type(exc).__name__}"
-            self.index.set_status(job.key, "failed", job.error)
-            log.exception("render %s crashed", job.key[:12])
+            if self._closing.is_set():
+                # Stopped by a shutdown: left queued, so the next start resumes it.
+                job.error = f"service stopped during the render ({type(exc).__name__})"
+                self.index.set_status(job.key, "queued")
+            elif isinstance(exc, AudioServiceError):
+                job.error = str(exc)
+                self.index.set_status(job.key, "failed", job.error)
+                log.warning("render %s failed: %s", job.key[:12], exc)
+            else:
+                job.error = f"internal error: {type(exc).__name__}"
+                self.index.set_status(job.key, "failed", job.error)
+                log.exception("render %s crashed", job.key[:12])
         finally:
             with self._lock:
                 self._live.pop(job.key, None)
@@ -122,4 +127,9 @@ class RenderQueue:
                 self._on_done(voice.id, seconds, ok)
 
     def close(self) -> None:
+        """Refuse new work and drop what has not started; running renders end on their own."""
+        self._closing.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def join(self) -> None:
+        self._executor.shutdown(wait=True)

@@ -104,8 +104,10 @@ class Service:
         return resumed
 
     def close(self) -> None:
+        # Stopping the pool makes running renders fail fast; they are left queued for resume.
         self.queue.close()
         self.pool.close()
+        self.queue.join()
         self.index.close()
 
     def _render_done(self, voice: str, seconds: float, ok: bool) -> None:

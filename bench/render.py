@@ -6,7 +6,6 @@ Each case runs in a fresh process so its peak memory is its own. Figures only; n
 
 from __future__ import annotations
 
-import io
 import multiprocessing
 import resource
 import sys
@@ -37,6 +36,16 @@ def long_article_text(words: int) -> str:
     return "A long read for the benchmark\n\n" + "\n\n".join(body)
 
 
+class Discard:
+    """A sink that keeps nothing, so memory shows the pipeline, not the output."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
 def case(name: str, text: str, queue: multiprocessing.Queue[dict[str, object]]) -> None:
     from audio_service.article import parse_text
     from audio_service.config import Settings
@@ -58,7 +67,7 @@ def case(name: str, text: str, queue: multiprocessing.Queue[dict[str, object]]) 
         )
         renderer.gain_db(voice)  # calibration is once per voice, not per render
         started = time.perf_counter()
-        result = renderer.render(article, voice, io.BytesIO())
+        result = renderer.render(article, voice, Discard())
         full_s = time.perf_counter() - started
     rss_render_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -77,6 +86,7 @@ def case(name: str, text: str, queue: multiprocessing.Queue[dict[str, object]]) 
     encoder.encode(samples)
     encoder.flush()
     encoder_s = time.perf_counter() - started
+    engine.close()
     audio_s = result.timings.duration_ms / 1000
     queue.put(
         {

@@ -139,7 +139,8 @@ class EspeakEngine:
         return Synthesis(pcm=pcm, sample_rate_hz=SAMPLE_RATE_HZ, words=words)
 
     def close(self) -> None:
-        self._espeak.SetSynthCallback(None)
+        # Drop pyttsx3's engine now: its finaliser fails if left to interpreter shutdown.
+        self._tts = None
 
 
 def _word_timings(
