@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -18,6 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from audio_service.api_audio import ERRORS, AudioResponses
+from audio_service.api_deps import WRITE, ServiceDep
+from audio_service.api_lexicon import router as lexicon_router
 from audio_service.api_models import (
     ArticleIn,
     ArticleStatus,
@@ -61,14 +63,6 @@ OPENAI_VOICES = {
 }
 
 
-def _service(request: Request) -> Service:
-    service: Service | None = getattr(request.app.state, "service", None)
-    if service is None:
-        raise OverloadedError("service is starting")
-    return service
-
-
-ServiceDep = Annotated[Service, Depends(_service)]
 _BODY_TYPES = {"application/json": "json", "text/plain": "text", "text/html": "html"}
 
 
@@ -144,17 +138,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     )
     audio = AudioResponses(settings)
 
-    def require_key(request: Request) -> None:
-        if not settings.api_key:
-            return
-        given = request.headers.get("x-api-key") or request.headers.get(
-            "authorization", ""
-        ).removeprefix("Bearer ")
-        if given != settings.api_key:
-            raise UnauthorizedError("this endpoint needs the API key (X-API-Key header)")
-
-    write = Depends(require_key)
-
     @app.exception_handler(AudioServiceError)
     async def on_service_error(request: Request, exc: AudioServiceError) -> JSONResponse:
         status = _status_code(exc)
@@ -186,7 +169,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     @app.put(
         "/v1/articles/{article_id}",
         response_model=ArticleStatus,
-        dependencies=[write],
+        dependencies=[WRITE],
         summary="Create or update an article",
         description=(
             "Body: the article as JSON (see ArticleIn), or text/plain (first line is the "
@@ -237,7 +220,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     @app.delete(
         "/v1/articles/{article_id}",
         status_code=204,
-        dependencies=[write],
+        dependencies=[WRITE],
         summary="Remove an article and its audio",
         responses={
             404: {"model": ErrorBody, "description": "Unknown article"},
@@ -314,7 +297,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     @app.post(
         "/v1/audio/speech",
         response_class=Response,
-        dependencies=[write],
+        dependencies=[WRITE],
         summary="Text to speech with the request shape of OpenAI's speech endpoint",
         responses=ERRORS["speech"],
     )
@@ -346,6 +329,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     async def metrics(svc: ServiceDep) -> Response:
         svc.metrics.queue_depth.set(svc.queue.depth)
         return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(lexicon_router)
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next: Any) -> Response:

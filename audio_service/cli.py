@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -58,7 +59,7 @@ def _renderer(settings: Settings, workers: int | None = None) -> Renderer:
     )
     return Renderer(
         pool,
-        Scripter(settings.voices_dir / "lexicon"),
+        Scripter(*settings.lexicon_dirs),
         settings.audio,
         publisher=settings.publisher,
         calibration_file=settings.data_dir / "calibration.json",
@@ -102,7 +103,7 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     voices = load_voices(settings.voices_dir)
     article, _ = _read_article(args.input, args.format, settings.max_article_chars)
     voice = _voice_for(voices, article, args.voice, settings.default_voice)
-    for seg in Scripter(settings.voices_dir / "lexicon").script(article, voice):
+    for seg in Scripter(*settings.lexicon_dirs).script(article, voice):
         if args.json:
             print(
                 json.dumps(
@@ -149,6 +150,39 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             )
     finally:
         renderer.pool.close()
+    return 0
+
+
+def cmd_normalize(args: argparse.Namespace, settings: Settings) -> int:
+    """One line of spoken text out for each line of written text in: clean, normalise, lexicon."""
+    from audio_service.text.clean import clean_text
+
+    voices = load_voices(settings.voices_dir)
+    voice = pick_voice(voices, args.voice or settings.default_voice)
+    speak = Scripter(*settings.lexicon_dirs).speaker(args.locale or voice.locale, voice)
+    for line in sys.stdin:
+        print(" ".join(speak(clean_text(line)).split()), flush=True)
+    return 0
+
+
+def cmd_lexicon(args: argparse.Namespace, settings: Settings) -> int:
+    from audio_service.text import lexicon
+
+    shipped, directory = settings.lexicon_dirs
+    if args.action == "list":
+        for origin, folder in (("shipped", shipped), ("publisher", directory)):
+            found = sorted(p.stem for p in folder.glob("*.tsv")) if folder.is_dir() else []
+            for scope in [args.scope] if args.scope else found:
+                for rule in lexicon.list_rules(folder, scope):
+                    flags = "\tcase" if rule.case_sensitive else ""
+                    print(f"{origin}\t{scope}\t{rule.word}\t{rule.replacement}{flags}")
+    elif args.action == "add":
+        rule = lexicon.add_rule(
+            directory, args.scope, args.word, args.replacement, "case" if args.case else ""
+        )
+        print(f"{args.scope}: {rule.word} -> {rule.replacement}")
+    elif not lexicon.remove_rule(directory, args.scope, args.word):
+        raise InputError(f"no rule for {args.word!r} in {args.scope}")
     return 0
 
 
@@ -210,6 +244,27 @@ def build_parser() -> argparse.ArgumentParser:
     voices.add_argument("--json", action="store_true")
     voices.set_defaults(func=cmd_voices)
 
+    normalize = sub.add_parser(
+        "normalize", help="stdin lines -> the spoken form sent to the engine, one line each"
+    )
+    normalize.add_argument("--locale", choices=["en-GB", "en-US"], help="default: the voice's")
+    normalize.add_argument("--voice", help="whose lexicon applies (default: the default voice)")
+    normalize.set_defaults(func=cmd_normalize)
+
+    lex = sub.add_parser("lexicon", help="list, add or remove pronunciation rules")
+    lex_sub = lex.add_subparsers(dest="action", required=True)
+    lex_list = lex_sub.add_parser("list", help="rules of one scope, or of all")
+    lex_list.add_argument("scope", nargs="?", help="common, en-GB, en-US or a voice id")
+    lex_add = lex_sub.add_parser("add", help="add or replace a rule")
+    lex_add.add_argument("scope")
+    lex_add.add_argument("word", help="word or phrase as written")
+    lex_add.add_argument("replacement", help="respelling, or eSpeak phonemes as [[...]]")
+    lex_add.add_argument("--case", action="store_true", help="match the case exactly")
+    lex_remove = lex_sub.add_parser("remove", help="remove a rule")
+    lex_remove.add_argument("scope")
+    lex_remove.add_argument("word")
+    lex.set_defaults(func=cmd_lexicon)
+
     serve = sub.add_parser("serve", help="run the HTTP service (FastAPI on uvicorn)")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
@@ -234,6 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
         return int(args.func(args, settings))
+    except BrokenPipeError:
+        # The reader (e.g. `head`) went away: not an error of ours.
+        sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115
+        return 0
     except InputError as exc:
         print(f"audio-service: error: {exc}", file=sys.stderr)
         return 2

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     api_key: str = Field("", description="When set, write endpoints need this key")
 
     @property
+    def lexicon_dirs(self) -> tuple[Path, Path]:
+        """Shipped pronunciation rules, then the publisher's own (writable, in the data dir)."""
+        return self.voices_dir / "lexicon", self.data_dir / "lexicon"
+
+    @property
     def audio(self) -> AudioSettings:
         return AudioSettings(
             loudness_lufs=self.loudness_lufs,

@@ -66,13 +66,15 @@ class Renderer:
     ) -> dict[str, object]:
         """Everything that shapes the audio: hashing this gives the audio's cache key."""
         locale = self.scripter.locale(article, voice)
+        written = "\n".join((article.title, article.subtitle, article.byline, *article.body))
         return {
             "segments": [
                 (s.kind, s.spoken, s.pause_after_ms) for s in self.scripter.script(article, voice)
             ],
             "voice": voice.digest,
             "engine": self.pool.engine_version(voice.engine),
-            "lexicon": self.scripter.lexicon(locale, voice).version,
+            # Only the rules this article uses: a rule for another name re-renders nothing.
+            "lexicon": self.scripter.lexicon(locale, voice).applied_version(written),
             "audio": repr(self.settings),
             "tags": repr(self.tags(article, article_id)),
         }

@@ -14,20 +14,38 @@ from audio_service.voices import VoiceDef
 
 
 class Scripter:
-    """Writes the script of an article for a voice; caches lexicons until told to reload."""
+    """Writes the script of an article for a voice.
 
-    def __init__(self, lexicon_dir: Path) -> None:
-        self.lexicon_dir = lexicon_dir
+    Lexicon rules come from the shipped folder and then the publisher's own (later wins).
+    They are cached, and read again when any lexicon file changes, so a rule added by the
+    CLI or the API applies to the next render without a restart.
+    """
+
+    def __init__(self, *lexicon_dirs: Path) -> None:
+        self.lexicon_dirs = lexicon_dirs
         self._lexicons = cache(self._load)
+        self._stamp = self._files_stamp()
 
     def _load(self, locale: str, voice_id: str) -> Lexicon:
-        return load_lexicon(self.lexicon_dir, locale, voice_id)
+        return load_lexicon(self.lexicon_dirs, locale, voice_id)
+
+    def _files_stamp(self) -> tuple[tuple[str, int], ...]:
+        return tuple(
+            (str(path), path.stat().st_mtime_ns)
+            for directory in self.lexicon_dirs
+            if directory.is_dir()
+            for path in sorted(directory.glob("*.tsv"))
+        )
 
     def reload(self) -> None:
-        """Read lexicon files again on next use (after a rule was added or removed)."""
+        """Read lexicon files again on next use."""
         self._lexicons.cache_clear()
 
     def lexicon(self, locale: str, voice: VoiceDef) -> Lexicon:
+        stamp = self._files_stamp()
+        if stamp != self._stamp:
+            self._stamp = stamp
+            self.reload()
         return self._lexicons(locale, voice.id)
 
     @staticmethod

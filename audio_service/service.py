@@ -62,7 +62,7 @@ class Service:
         self.index = Index(settings.data_dir / "index.sqlite3")
         engines = sorted({v.engine for v in self.voices.values()} & set(ENGINES))
         self.pool = SynthPool(settings.workers, settings.synth_timeout_s, ENGINES, warm=engines)
-        self.scripter = Scripter(settings.voices_dir / "lexicon")
+        self.scripter = Scripter(*settings.lexicon_dirs)
         self.renderer = Renderer(
             self.pool,
             self.scripter,

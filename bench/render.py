@@ -60,7 +60,7 @@ def case(name: str, text: str, queue: multiprocessing.Queue[dict[str, object]]) 
     settings = Settings(data_dir=Path("/tmp/audio-service-bench"))
     voice = load_voices(settings.voices_dir)[settings.default_voice]
     article = parse_text(text)
-    scripter = Scripter(settings.voices_dir / "lexicon")
+    scripter = Scripter(*settings.lexicon_dirs)
     with SynthPool(settings.workers, 60, ENGINES, warm=["espeak"]) as pool:
         renderer = Renderer(
             pool, scripter, settings.audio, calibration_file=settings.data_dir / "calibration.json"

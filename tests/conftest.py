@@ -50,7 +50,7 @@ def pool(settings: Settings) -> Iterator[SynthPool]:
 def renderer(settings: Settings, pool: SynthPool) -> Renderer:
     return Renderer(
         pool,
-        Scripter(settings.voices_dir / "lexicon"),
+        Scripter(*settings.lexicon_dirs),
         settings.audio,
         calibration_file=settings.data_dir / "calibration.json",
     )

@@ -341,3 +341,29 @@ def test_kill_mid_render_leaves_nothing_broken(tmp_path: Path) -> None:
             assert duration_s == pytest.approx(int(status["duration_ms"]) / 1000, rel=0.01)
     finally:
         svc.stop()
+
+
+def test_lexicon_rules_change_the_audio_of_articles_that_use_them(client: httpx.Client) -> None:
+    uses = {"title": "Wexcombe votes", "body": "Wexcombe council met on Monday."}
+    other = {"title": "Rain again", "body": "It rained all day."}
+    client.put("/v1/articles/lex-uses", json=uses)
+    client.put("/v1/articles/lex-other", json=other)
+    before_uses, before_other = wait_ready(client, "lex-uses"), wait_ready(client, "lex-other")
+    added = client.put("/v1/lexicon/common/Wexcombe", json={"replacement": "Wex-cum"})
+    assert added.status_code == 200, added.text
+    assert added.json()["origin"] == "publisher"
+    rules = client.get("/v1/lexicon/common").json()
+    assert {"word": "Wexcombe", "origin": "publisher"}.items() <= next(
+        r for r in rules if r["word"] == "Wexcombe").items()
+    # The same article again: re-rendered where the rule applies, untouched elsewhere.
+    again_uses = client.put("/v1/articles/lex-uses", json=uses).json()
+    again_other = client.put("/v1/articles/lex-other", json=other).json()
+    assert again_uses["version"] == before_uses["version"] + 1
+    assert again_other["version"] == before_other["version"]
+    after = wait_ready(client, "lex-uses")
+    assert after["digest"] != before_uses["digest"]
+    timings = client.get("/v1/articles/lex-uses/timings.json").json()
+    assert "Wex-cum" in " ".join(s["spoken"] for s in timings["segments"])
+    assert client.delete("/v1/lexicon/common/Wexcombe").status_code == 204
+    assert client.delete("/v1/lexicon/common/Wexcombe").status_code == 404
+    assert client.put("/v1/lexicon/..%2Fx/Word", json={"replacement": "x"}).status_code in (404, 422)

@@ -139,3 +139,11 @@ def test_shipped_lexicon_loads_for_both_voices() -> None:
     assert gb.apply("Qatar") == "Kattar"
     assert us.apply("Qatar") == "Katter"
     assert gb.version != us.version
+
+
+def test_applied_version_changes_only_with_rules_the_text_uses() -> None:
+    before = Lexicon((Rule("Kyiv", "Keev"), Rule("Rafah", "Rah-fah")))
+    after = Lexicon((Rule("Kyiv", "Keeve"), Rule("Rafah", "Rah-fah")))
+    assert before.applied_version("Talks in Rafah") == after.applied_version("Talks in Rafah")
+    assert before.applied_version("Talks in Kyiv") != after.applied_version("Talks in Kyiv")
+    assert before.applied_version("No names here") == Lexicon().applied_version("No names")

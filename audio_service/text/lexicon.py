@@ -7,7 +7,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,6 +108,22 @@ class Lexicon:
             return self._exact[found]
         return self._folded.get(found.lower(), m[0])
 
+    def applied_version(self, text: str) -> str:
+        """Hash of only the rules that match in `text`: a cache key that changes when a rule
+        this text uses changes, and stays put when any other rule does."""
+        digest = hashlib.sha256()
+        if self._pattern is not None:
+            used = set()
+            for m in self._pattern.finditer(text):
+                found = " ".join(m[0].split())
+                if found in self._exact:
+                    used.add(f"{found}\t{self._exact[found]}\tcase")
+                elif found.lower() in self._folded:
+                    used.add(f"{found.lower()}\t{self._folded[found.lower()]}")
+            for line in sorted(used):
+                digest.update(line.encode("utf-8") + b"\n")
+        return digest.hexdigest()
+
     def apply(self, text: str) -> str:
         """Replace every rule's word or phrase, longest first, in a single pass."""
         if self._pattern is None:
@@ -167,11 +183,16 @@ def list_rules(directory: Path, scope: str) -> list[Rule]:
     return parse_tsv(path.read_text(encoding="utf-8"), scope)
 
 
-def load_lexicon(directory: Path, locale: str, voice_id: str) -> Lexicon:
-    """Merge common.tsv, <locale>.tsv and <voice_id>.tsv; a later file overrides an earlier one."""
+def load_lexicon(directory: Path | Sequence[Path], locale: str, voice_id: str) -> Lexicon:
+    """Merge common.tsv, <locale>.tsv and <voice_id>.tsv; a later file overrides an earlier one.
+
+    With several directories (shipped rules, then the publisher's own), each scope is read
+    from each directory in turn, so a publisher's rule overrides a shipped one of its scope.
+    """
+    directories = [directory] if isinstance(directory, Path) else list(directory)
     merged: dict[str, Rule] = {}
     for scope in (COMMON_SCOPE, locale, voice_id):
-        for rule in list_rules(directory, scope):
+        for rule in (r for d in directories for r in list_rules(d, scope)):
             merged.pop(rule.word.casefold(), None)
             merged.pop(rule.word, None)
             merged[rule.key] = rule
