@@ -138,3 +138,31 @@ def test_usage_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> No
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_normalize_prints_one_spoken_line_per_input_line(tmp_path: Path) -> None:
+    lines = b"Mr Smith paid \xc2\xa33.50 at 10.30am.\n\nThe BBC said 10% more.\n"
+    result = run("normalize", data_dir=tmp_path, stdin=lines)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert len(out) == 3
+    assert out[0] == "Mister Smith paid three pounds fifty at ten thirty a.m."
+    assert out[1] == ""
+    assert "per cent" in out[2]
+    us = run("normalize", "--locale", "en-US", data_dir=tmp_path, stdin=b"10% more\n")
+    assert us.stdout.strip() == "ten percent more"
+
+
+def test_lexicon_commands_add_list_and_remove(tmp_path: Path) -> None:
+    assert run("lexicon", "add", "common", "Wexcombe", "Wex-cum", data_dir=tmp_path).returncode == 0
+    listed = run("lexicon", "list", "common", data_dir=tmp_path).stdout
+    assert "publisher\tcommon\tWexcombe\tWex-cum" in listed
+    spoken = run("normalize", data_dir=tmp_path, stdin=b"Wexcombe council\n").stdout
+    assert spoken.strip() == "Wex-cum council"
+    assert run("lexicon", "remove", "common", "Wexcombe", data_dir=tmp_path).returncode == 0
+    again = run("lexicon", "remove", "common", "Wexcombe", data_dir=tmp_path)
+    assert again.returncode == 2
+    assert "no rule" in again.stderr
+    bad = run("lexicon", "add", "../etc", "x", "y", data_dir=tmp_path)
+    assert bad.returncode == 2
+    assert "invalid lexicon scope" in bad.stderr
