@@ -7,7 +7,14 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   exit 1
 fi
 VENV="${VENV:-.venv}"
-[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+if [ ! -x "$VENV/bin/python" ]; then
+  # Some distributions split venv out of Python; virtualenv from PyPI does the same job.
+  "$PYTHON" -m venv "$VENV" 2>/dev/null || {
+    rm -rf "$VENV"
+    "$PYTHON" -m pip install --quiet --user virtualenv
+    "$PYTHON" -m virtualenv --quiet "$VENV"
+  }
+fi
 spec="."
 [ -n "${EXTRAS:-}" ] && spec=".[${EXTRAS}]"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
