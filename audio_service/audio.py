@@ -56,15 +56,19 @@ def join(parts: list[Samples], sample_rate_hz: int, pause_ms: float) -> Samples:
     return np.concatenate(pieces) if pieces else gap[:0]
 
 
-def trim(samples: Samples, sample_rate_hz: int) -> Samples:
-    """Cut the engine's leading and trailing silence; our own pauses replace it."""
+def speech_bounds(samples: Samples, sample_rate_hz: int) -> tuple[int, int]:
+    """[start, end) of the engine's speech without its leading and trailing silence."""
     threshold = 10 ** (TRIM_THRESHOLD_DBFS / 20)
     loud = np.flatnonzero(np.abs(samples) > threshold)
     if loud.size == 0:
-        return samples[:0]
+        return 0, 0
     keep = round(TRIM_KEEP_MS * sample_rate_hz / 1000)
-    start = max(0, int(loud[0]) - keep)
-    end = min(samples.size, int(loud[-1]) + 1 + keep)
+    return max(0, int(loud[0]) - keep), min(samples.size, int(loud[-1]) + 1 + keep)
+
+
+def trim(samples: Samples, sample_rate_hz: int) -> Samples:
+    """Cut the engine's leading and trailing silence; our own pauses replace it."""
+    start, end = speech_bounds(samples, sample_rate_hz)
     return samples[start:end]
 
 
@@ -106,14 +110,17 @@ def limit(samples: Samples, ceiling_dbfs: float, sample_rate_hz: int) -> Samples
 
 def shape_segment(
     pcm: bytes, sample_rate_hz: int, gain_db: float, settings: AudioSettings
-) -> Samples:
-    """Engine PCM -> trimmed, gained, limited, faded float samples ready to join."""
-    samples = trim(to_float(pcm), sample_rate_hz)
+) -> tuple[Samples, int]:
+    """Engine PCM -> trimmed, gained, limited, faded float samples ready to join, and the
+    index in the engine's PCM where they start (to move the engine's word times)."""
+    raw = to_float(pcm)
+    start, end = speech_bounds(raw, sample_rate_hz)
+    samples = raw[start:end]
     if samples.size == 0:
-        return samples
+        return samples, 0
     samples = samples * np.float32(10 ** (gain_db / 20))
     samples = limit(samples, settings.true_peak_dbtp - settings.peak_margin_db, sample_rate_hz)
-    return fade(samples, sample_rate_hz)
+    return fade(samples, sample_rate_hz), start
 
 
 def integrated_lufs(samples: Samples, sample_rate_hz: int) -> float:

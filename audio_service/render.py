@@ -20,7 +20,7 @@ from audio_service.errors import ArticleError
 from audio_service.mp3 import Mp3Encoder, Tags, id3_bytes
 from audio_service.script import Scripter
 from audio_service.segment import Segment
-from audio_service.timings import TimedSegment, Timings
+from audio_service.timings import TimedSegment, TimedWord, Timings
 from audio_service.voices import VoiceDef
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class Renderer:
         gain = 0.0
         # Repeat: the limiter takes back a little of each increase in gain.
         for _ in range(3):
-            joined = [audio.shape_segment(s.pcm, rate, gain, self.settings) for s in syntheses]
+            joined = [audio.shape_segment(s.pcm, rate, gain, self.settings)[0] for s in syntheses]
             measured = audio.integrated_lufs(audio.join(joined, rate, 300), rate)
             gain += self.settings.loudness_lufs - measured
         log.info("calibrated voice %s: gain %.2f dB", voice.id, gain)
@@ -173,11 +173,13 @@ class Renderer:
                 if encoder is None:
                     rate = synthesis.sample_rate_hz
                     encoder = Mp3Encoder(rate, self.settings)
-                speech = audio.shape_segment(synthesis.pcm, rate, gain, self.settings)
+                speech, offset = audio.shape_segment(synthesis.pcm, rate, gain, self.settings)
                 if speech.size == 0:
                     continue
                 start = position
                 position += speech.size
+                start_ms, end_ms = round(start * 1000 / rate), round(position * 1000 / rate)
+                shift_ms = start_ms - round(offset * 1000 / rate)
                 timed.append(
                     TimedSegment(
                         index=len(timed),
@@ -185,8 +187,16 @@ class Renderer:
                         text=seg.text,
                         spoken=seg.spoken,
                         paragraph=seg.paragraph,
-                        start_ms=round(start * 1000 / rate),
-                        end_ms=round(position * 1000 / rate),
+                        start_ms=start_ms,
+                        end_ms=end_ms,
+                        words=tuple(
+                            TimedWord(
+                                w.word,
+                                min(max(w.start_ms + shift_ms, start_ms), end_ms),
+                                min(max(w.end_ms + shift_ms, start_ms), end_ms),
+                            )
+                            for w in synthesis.words
+                        ),
                     )
                 )
                 pause = audio.silence(seg.pause_after_ms, rate)

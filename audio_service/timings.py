@@ -8,6 +8,13 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class TimedWord:
+    word: str
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True)
 class TimedSegment:
     index: int
     kind: str
@@ -16,6 +23,7 @@ class TimedSegment:
     paragraph: int
     start_ms: int
     end_ms: int
+    words: tuple[TimedWord, ...] = ()  # empty where the engine cannot say
 
 
 @dataclass(frozen=True)
@@ -37,7 +45,13 @@ class Timings:
             duration_ms=int(data["duration_ms"]),
             sample_rate_hz=int(data["sample_rate_hz"]),
             voice=str(data["voice"]),
-            segments=tuple(TimedSegment(**s) for s in data["segments"]),
+            segments=tuple(
+                TimedSegment(
+                    **{k: v for k, v in s.items() if k != "words"},
+                    words=tuple(TimedWord(**w) for w in s.get("words", ())),
+                )
+                for s in data["segments"]
+            ),
         )
 
     def to_vtt(self) -> str:

@@ -354,7 +354,8 @@ def test_lexicon_rules_change_the_audio_of_articles_that_use_them(client: httpx.
     assert added.json()["origin"] == "publisher"
     rules = client.get("/v1/lexicon/common").json()
     assert {"word": "Wexcombe", "origin": "publisher"}.items() <= next(
-        r for r in rules if r["word"] == "Wexcombe").items()
+        r for r in rules if r["word"] == "Wexcombe"
+    ).items()
     # The same article again: re-rendered where the rule applies, untouched elsewhere.
     again_uses = client.put("/v1/articles/lex-uses", json=uses).json()
     again_other = client.put("/v1/articles/lex-other", json=other).json()
@@ -366,4 +367,7 @@ def test_lexicon_rules_change_the_audio_of_articles_that_use_them(client: httpx.
     assert "Wex-cum" in " ".join(s["spoken"] for s in timings["segments"])
     assert client.delete("/v1/lexicon/common/Wexcombe").status_code == 204
     assert client.delete("/v1/lexicon/common/Wexcombe").status_code == 404
-    assert client.put("/v1/lexicon/..%2Fx/Word", json={"replacement": "x"}).status_code in (404, 422)
+    assert client.put("/v1/lexicon/..%2Fx/Word", json={"replacement": "x"}).status_code in (
+        404,
+        422,
+    )

@@ -116,7 +116,7 @@ def test_joins_have_no_sample_jump(pool, voices: dict[str, VoiceDef]) -> None:  
     parts = []
     for text in texts:
         synthesis = pool.synthesize(text, voice)
-        parts.append(audio.shape_segment(synthesis.pcm, 22050, 3.0, audio.AudioSettings()))
+        parts.append(audio.shape_segment(synthesis.pcm, 22050, 3.0, audio.AudioSettings())[0])
     joined = audio.join(parts, 22050, 120)
     boundaries = np.cumsum([p.size + round(0.12 * 22050) for p in parts])
     for edge in [0, *[b - round(0.12 * 22050) for b in boundaries], *boundaries[:-1]]:
@@ -153,3 +153,17 @@ def test_render_streams_before_it_finishes(renderer: Renderer, voices: dict[str,
     article = Article(title="Test", body=tuple(f"Sentence number {i} is here." for i in range(30)))
     renderer.render(article, voices["en-us-espeak"], out)
     assert len([w for w in out.writes if w]) > 10
+
+
+def test_word_timings_sit_inside_their_segments(rendered_sample: Path) -> None:
+    timings = _timings(rendered_sample)
+    with_words = [s for s in timings.segments if s.words]
+    assert len(with_words) == len(timings.segments)
+    for seg in with_words:
+        starts = [w.start_ms for w in seg.words]
+        assert starts == sorted(starts)
+        assert all(seg.start_ms <= w.start_ms <= w.end_ms <= seg.end_ms for w in seg.words)
+        # The words are pieces of the spoken form, in order.
+        at = 0
+        for word in seg.words:
+            at = seg.spoken.index(word.word, at) + len(word.word)
