@@ -371,3 +371,18 @@ def test_lexicon_rules_change_the_audio_of_articles_that_use_them(client: httpx.
         404,
         422,
     )
+
+
+def test_eviction_keeps_current_audio_and_drops_old_versions(tmp_path: Path) -> None:
+    with (
+        running_service(tmp_path, env={"AUDIO_SERVICE_CACHE_MAX_MB": "1"}) as svc,
+        httpx.Client(base_url=svc.url, timeout=60) as c,
+    ):
+        c.put("/v1/articles/ev-1", json=ARTICLE)  # about 1.5 MB: over the budget on its own
+        v1 = wait_ready(c, "ev-1")
+        assert c.get(f"/v1/audio/{v1['digest']}.mp3").status_code == 200  # current: kept
+        c.put("/v1/articles/ev-1", json={"title": "Shorter now", "body": "Just this."})
+        v2 = wait_ready(c, "ev-1")
+        assert c.get(f"/v1/audio/{v1['digest']}.mp3").status_code == 404  # old: evicted
+        assert c.get(f"/v1/audio/{v2['digest']}.mp3").status_code == 200
+        assert metric(c, "audio_service_evictions_total") >= 1
