@@ -9,16 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
-
 from audio_service.errors import ArticleError, ArticleTooLargeError
-from audio_service.text.clean import (
-    clean_text,
-    drop_furniture,
-    has_speakable,
-    has_terminal_punctuation,
-    load_furniture_rules,
-)
+from audio_service.text.byline import BY_PREFIX, byline_name
+from audio_service.text.clean import clean_text, drop_furniture, has_speakable, load_furniture_rules
+from audio_service.text.html import html_article
 
 # 50,000 words of news English is about 330,000 characters; markup needs room on top.
 MAX_ARTICLE_CHARS = 1_000_000
@@ -50,7 +44,6 @@ class Article:
 
 # --- shared steps -------------------------------------------------------------------------
 
-_BY = re.compile(r"^by\s+", re.IGNORECASE)
 _LANGUAGES = {"en-gb": "en-GB", "en-uk": "en-GB", "en-us": "en-US", "en": ""}
 
 
@@ -103,7 +96,7 @@ def _finish(
         title=title,
         body=tuple(body),
         subtitle=subtitle,
-        byline=_BY.sub("", byline),
+        byline=BY_PREFIX.sub("", byline),
         published=published,
         updated=updated,
         language=_language(language),
@@ -164,7 +157,7 @@ def parse_json(data: bytes | str, *, max_chars: int = MAX_ARTICLE_CHARS) -> Arti
             paragraphs.extend(clean_text(p) for p in _split_blocks(item))
     elif isinstance(body, str):
         if _HTML_BLOCK.search(body):
-            title, paragraphs, _ = _html_article(body, clean_text(title))
+            title, paragraphs, _ = html_article(body, clean_text(title))
         else:
             paragraphs = [clean_text(p) for p in _split_blocks(body)]
     elif body is None:
@@ -250,20 +243,6 @@ def _dateline(line: str) -> tuple[str, str] | None:
     return published, updated
 
 
-def _byline(line: str) -> str | None:
-    """The name from a "By NAME" line, or None for a sentence that merely starts with "By"."""
-    match = _BY.match(line)
-    if match is None:
-        return None
-    name = line[match.end() :].strip()
-    words = name.split()
-    if not words or len(words) > 10 or not words[0][0].isupper():
-        return None
-    if words[0].lower() in {"the", "a", "an", "then", "now", "this", "that", "late", "early"}:
-        return None
-    return None if has_terminal_punctuation(name) else name
-
-
 def parse_text(data: bytes | str, *, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
     """Plain text or markdown: title line, optional dateline/byline/standfirst, paragraphs."""
     rules = load_furniture_rules()
@@ -282,7 +261,7 @@ def parse_text(data: bytes | str, *, max_chars: int = MAX_ARTICLE_CHARS) -> Arti
     # Header lines sit between the title and the byline; a standfirst counts only when a
     # byline closes the header, so a story's first paragraph is never taken for one.
     window = rest[:4]
-    closing = next((i for i, b in enumerate(window) if _byline(b) is not None), -1)
+    closing = next((i for i, b in enumerate(window) if byline_name(b) is not None), -1)
     start = 0
     for index, block in enumerate(window):
         dates = _dateline(block)
@@ -292,7 +271,7 @@ def parse_text(data: bytes | str, *, max_chars: int = MAX_ARTICLE_CHARS) -> Arti
         elif rules.is_furniture(block):
             pass
         elif index == closing:
-            fields["byline"] = _byline(block) or ""
+            fields["byline"] = byline_name(block) or ""
         elif index < closing and not fields["subtitle"] and len(block.split()) <= 60:
             fields["subtitle"] = block
         else:
@@ -303,109 +282,12 @@ def parse_text(data: bytes | str, *, max_chars: int = MAX_ARTICLE_CHARS) -> Arti
 
 # --- HTML -----------------------------------------------------------------------------------
 
-# Page furniture by element: never story text, whatever it says.
-_SKIP = frozenset(
-    (
-        *("figure", "figcaption", "script", "style", "aside", "nav", "footer", "iframe"),
-        *("noscript", "form", "button", "template", "svg", "canvas", "video", "audio"),
-        *("picture", "object", "embed", "select", "textarea", "input", "label", "dialog", "head"),
-    )
-)
-# Elements that end a paragraph; text between them is one paragraph, inline tags are not.
-_BLOCKS = frozenset(
-    (
-        *("p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6"),
-        *("blockquote", "li", "ul", "ol", "dl", "dt", "dd", "pre", "table", "thead", "tbody"),
-        *("tfoot", "tr", "td", "th", "caption", "hr", "address", "details", "summary"),
-        *("center", "body", "html"),
-    )
-)
-
-
-def _header_blocks(header: LexborNode) -> list[tuple[str, str]]:
-    """A page header is furniture, except the headline, byline and date it usually holds."""
-    found: list[tuple[str, str]] = []
-    heading = header.css_first("h1")
-    if heading is not None:
-        found.append(("h1", clean_text(heading.text(separator=" "), unescape=False)))
-    for node in header.css("p, span, div, address"):
-        name = _byline(clean_text(node.text(separator=" "), unescape=False))
-        if name:
-            found.append(("byline", name))
-            break
-    when = header.css_first("time[datetime]")
-    if when is not None:
-        found.append(("time", clean_text(when.attributes.get("datetime") or "", unescape=False)))
-    return found
-
-
-def _html_blocks(markup: str) -> list[tuple[str, str]]:
-    """(tag, cleaned text) of each paragraph-like block, in document order."""
-    tree = LexborHTMLParser(markup)
-    root = tree.body or tree.root
-    if root is None:
-        return []
-    blocks: list[tuple[str, str]] = []
-    pending: list[str] = []
-    open_blocks: list[str] = ["p"]
-
-    def flush() -> None:
-        text = clean_text("".join(pending), unescape=False)
-        pending.clear()
-        if has_speakable(text):
-            blocks.append((open_blocks[-1], text))
-
-    # An explicit stack, not recursion: hostile markup can nest thousands of levels deep.
-    stack: list[tuple[LexborNode, bool]] = [(root, False)]
-    while stack:
-        node, leaving = stack.pop()
-        tag = node.tag or ""
-        if leaving:
-            flush()
-            open_blocks.pop()
-        elif tag == "-text":
-            pending.append(node.text_content or "")
-        elif tag == "br":
-            pending.append(" ")
-        elif tag == "header":
-            flush()
-            blocks.extend(_header_blocks(node))
-        elif tag in _SKIP or tag.startswith("-"):
-            continue
-        elif tag in _BLOCKS:
-            flush()
-            open_blocks.append(tag)
-            stack.append((node, True))
-            stack.extend((child, False) for child in reversed(list(node.iter(include_text=True))))
-        else:
-            stack.extend((child, False) for child in reversed(list(node.iter(include_text=True))))
-    flush()
-    return blocks
-
-
-def _html_article(markup: str, title: str) -> tuple[str, list[str], dict[str, str]]:
-    """The title (the given one, else the first h1), paragraphs and header fields of HTML."""
-    paragraphs: list[str] = []
-    fields = {"byline": "", "published": ""}
-    for tag, text in _html_blocks(markup):
-        if tag == "h1" and not title:
-            title = text
-        elif tag == "h1" and text.casefold() == title.casefold() and not paragraphs:
-            continue  # the headline repeated at the top of the body
-        elif tag == "byline":
-            fields["byline"] = fields["byline"] or text
-        elif tag == "time":
-            fields["published"] = fields["published"] or text
-        else:
-            paragraphs.append(text)
-    return title, paragraphs, fields
-
 
 def parse_html(
     data: bytes | str, title: str = "", *, max_chars: int = MAX_ARTICLE_CHARS
 ) -> Article:
     """An HTML article body: paragraphs, crossheads, quotes and list items, without furniture."""
-    title, paragraphs, fields = _html_article(_decode(data, max_chars), clean_text(title))
+    title, paragraphs, fields = html_article(_decode(data, max_chars), clean_text(title))
     return _finish(title, paragraphs, fmt="html", **fields)
 
 

@@ -1,17 +1,13 @@
-"""Serving stored audio bytes over HTTP at the ASGI level: Range, conditional requests and HEAD.
+"""Serving stored audio files at the ASGI level: GET and HEAD, byte ranges sent, error replies.
 
 Players seek with Range requests (iOS/Safari opens with ``Range: bytes=0-1`` and gives up without a
 206), so this answers GET and HEAD per RFC 9110 without Starlette's Request/Response objects: the
 hot path reads a few request headers, builds pre-encoded response headers and reads the wanted bytes
-with ``os.pread`` from one descriptor per response.
+with ``os.pread`` from one descriptor per response. What the request headers mean (Range grammar,
+conditional requests, If-Range) is decided in ``audio_service.http_headers``.
 
 Behaviour worth knowing (all allowed by RFC 9110 section 14):
-- Range grammar comes from werkzeug. A Range with an unknown unit or a syntax error is ignored
-  (200, full body), and so is one werkzeug refuses: ranges out of ascending order, or ``bytes=-0``.
-- Overlapping or adjacent ranges are coalesced; if one range remains the answer is a plain 206.
-  More than ``MAX_RANGES`` ranges are ignored (200, full body); unsatisfiable parts are dropped and
-  only when none is left is the answer 416 with ``Content-Range: bytes */LEN``.
-- A Range on an empty file is ignored (200 with an empty body).
+- Several ranges go out as ``multipart/byteranges``; a single range as a plain 206.
 - HEAD gets exactly GET's status and headers, Range included, and no body.
 - The cache replaces files atomically, never in place, so a response read from the descriptor it
   started with yields the original bytes even if the file is replaced or unlinked meanwhile.
@@ -22,22 +18,21 @@ Behaviour worth knowing (all allowed by RFC 9110 section 14):
 from __future__ import annotations
 
 import errno
-import functools
 import logging
 import os
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
-from werkzeug.http import (
-    http_date,
-    parse_date,
-    parse_etags,
-    parse_if_range_header,
-    parse_range_header,
-    quote_etag,
+from audio_service.http_headers import (
+    byte_ranges,
+    http_date_bytes,
+    if_range_holds,
+    precondition,
+    request_headers,
+    strong_etag,
 )
 
 Scope = MutableMapping[str, Any]
@@ -54,87 +49,8 @@ logger = logging.getLogger(__name__)
 SINGLE_READ_BYTES = 1024 * 1024
 #: Larger bodies are streamed in messages of this size, so a slow reader holds little memory.
 CHUNK_BYTES = 512 * 1024
-#: Beyond this many ranges a request looks like abuse more than seeking; it gets the full body.
-MAX_RANGES = 16
 
-_WANTED = frozenset(
-    (b"range", b"if-range", b"if-match", b"if-none-match", b"if-modified-since",
-     b"if-unmodified-since")
-)  # fmt: skip
 _ACCEPT_RANGES = (b"accept-ranges", b"bytes")
-_SIMPLE_RANGE = re.compile(rb"bytes=(\d+)-(\d*)")
-
-
-@functools.lru_cache(maxsize=4096)
-def _http_date(seconds: int) -> bytes:
-    return http_date(seconds).encode("ascii")
-
-
-def _request_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
-    """The few request headers this module reads; repeated ones are joined as a list."""
-    found: dict[bytes, bytes] = {}
-    for name, value in raw:
-        if name in _WANTED:
-            found[name] = value if name not in found else found[name] + b", " + value
-    return found
-
-
-def _byte_ranges(value: bytes, size: int) -> list[tuple[int, int]] | None:
-    """Half-open spans to send, ``[]`` when none is satisfiable, None when Range is ignored."""
-    if size == 0:
-        return None
-    # The one shape players send, decided here at a fraction of the general parser's cost.
-    if simple := _SIMPLE_RANGE.fullmatch(value):
-        begin, last = int(simple[1]), simple[2]
-        if last and int(last) < begin:  # werkzeug's syntax error, so ignored the same way
-            return None
-        return [(begin, min(int(last) + 1, size) if last else size)] if begin < size else []
-    parsed = parse_range_header(value.decode("latin-1"))
-    if parsed is None or parsed.units != "bytes" or len(parsed.ranges) > MAX_RANGES:
-        return None
-    spans: list[tuple[int, int]] = []
-    for begin, stop in parsed.ranges:
-        if begin < 0:  # a suffix longer than the file means the whole file
-            spans.append((max(size + begin, 0), size))
-        elif begin < size:  # a last-byte-pos past the end is clamped
-            spans.append((begin, size if stop is None else min(stop, size)))
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for start, stop in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
-        else:
-            merged.append((start, stop))
-    return merged
-
-
-def _precondition(headers: dict[bytes, bytes], etag: bytes, mtime: int) -> int:
-    """RFC 9110 section 13.2.2 steps 1-4 for GET/HEAD: 0 to go on, else 412 or 304."""
-    tag = etag.decode("latin-1")[1:-1]
-    if (if_match := headers.get(b"if-match")) is not None:
-        if not parse_etags(if_match.decode("latin-1")).contains(tag):  # strong; `*` matches
-            return 412
-    elif (since := headers.get(b"if-unmodified-since")) is not None:
-        date = parse_date(since.decode("latin-1"))
-        if date is not None and mtime > date.timestamp():
-            return 412
-    if (none_match := headers.get(b"if-none-match")) is not None:
-        if parse_etags(none_match.decode("latin-1")).contains_weak(tag):  # weak; `*` matches
-            return 304
-    elif (since := headers.get(b"if-modified-since")) is not None:
-        date = parse_date(since.decode("latin-1"))
-        if date is not None and mtime <= date.timestamp():
-            return 304
-    return 0
-
-
-def _if_range_holds(value: bytes, etag: bytes, mtime: int) -> bool:
-    """If-Range: a strong ETag equal to ours, or a date equal to Last-Modified."""
-    value = value.strip()
-    if value.startswith(b'"'):  # werkzeug drops W/, so compare the raw strong tag ourselves
-        return value == etag
-    date = parse_if_range_header(value.decode("latin-1")).date
-    return date is not None and int(date.timestamp()) == mtime
 
 
 async def _send_whole(
@@ -147,11 +63,6 @@ async def _send_whole(
             headers.insert(0, (b"content-type", b"application/json"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else body})
-
-
-def _strong_etag(etag: str) -> bytes:
-    """The caller's strong ETag, quoted if it came bare."""
-    return (etag if etag.startswith('"') else quote_etag(etag)).encode("latin-1")
 
 
 def _read(fd: int, want: int, offset: int) -> bytes:
@@ -208,12 +119,12 @@ async def _respond(
     """
     size = stat.st_size
     mtime = int(stat.st_mtime if last_modified is None else last_modified)
-    validators = [(b"etag", etag), (b"last-modified", _http_date(mtime))]
+    validators = [(b"etag", etag), (b"last-modified", http_date_bytes(mtime))]
     spans = None
-    request = _request_headers(scope["headers"])
+    request = request_headers(scope["headers"])
     if request:  # a plain GET skips all of this, a lone Range (the usual seek) most of it
         if len(request) > 1 or b"range" not in request:
-            status = _precondition(request, etag, mtime)
+            status = precondition(request, etag, mtime)
             if status:
                 # A 304 carries what a cache needs to refresh its copy; a 412 nothing cacheable.
                 fields = validators + tail[1:] if status == 304 else validators
@@ -222,8 +133,8 @@ async def _respond(
                 return status, 0
         if (value := request.get(b"range")) is not None:
             if_range = request.get(b"if-range")
-            if if_range is None or _if_range_holds(if_range, etag, mtime):
-                spans = _byte_ranges(value, size)
+            if if_range is None or if_range_holds(if_range, etag, mtime):
+                spans = byte_ranges(value, size)
 
     pieces: list[bytes | tuple[int, int]]
     if spans is None:
@@ -360,7 +271,7 @@ async def send_file(
         await _send_error(send, 405, _NOT_ALLOWED, head=False)
         return 0
     tail = [_ACCEPT_RANGES, (b"cache-control", cache_control.encode("latin-1")), *extra_headers]
-    etag_b, media_type_b = _strong_etag(etag), media_type.encode("latin-1")
+    etag_b, media_type_b = strong_etag(etag), media_type.encode("latin-1")
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         stat = os.fstat(fd)
@@ -415,7 +326,7 @@ def audio_asgi_app(
                     await _send_error(send, 404, _NOT_FOUND, head)
                 else:
                     fd, stat = files.open(os.fspath(found[0]))
-                    args = (fd, stat, True, _strong_etag(found[1]), media_type_b, tail, None)
+                    args = (fd, stat, True, strong_etag(found[1]), media_type_b, tail, None)
                     status, sent = await _respond(scope, send, *args)
             except FileNotFoundError:  # evicted between resolve and open
                 await _send_error(send, 404, _NOT_FOUND, head)
