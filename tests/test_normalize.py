@@ -249,6 +249,94 @@ def test_locales_differ(text: str, gb: str, us: str) -> None:
     assert normalize(text, US) == us
 
 
+# Shapes at the edges of the passes (which context counts, which reading wins), pinned with
+# the readings the normaliser gave before its patterns were rewritten for speed.
+EDGES = [
+    ("an 8km walk", "an eight kilometre walk", "an eight kilometer walk"),
+    ("A 5kg bag", "A five kilogram bag", "A five kilogram bag"),
+    ("Ga 10km", "Ga ten kilometres", "Ga ten kilometers"),
+    (
+        "the '80s and 1960s",
+        "the eighties and nineteen sixties",
+        "the eighties and nineteen sixties",
+    ),
+    (
+        "Nos 3 and 4, no. 7",
+        "Numbers three and four, number seven",
+        "Numbers three and four, number seven",
+    ),
+    ("by 9.45 they left", "by nine forty-five they left", "by nine forty-five they left"),
+    ("1:02:03", "one hour two minutes three seconds", "one hour two minutes three seconds"),
+    ("x10 and 10x", "x10 and ten times", "x10 and ten times"),
+    ("5 1/2 hours", "five and a half hours", "five and a half hours"),
+    (
+        "on 12/25/2024",
+        "on twelve or twenty-five or twenty twenty-four",
+        "on December twenty-fifth, twenty twenty-four",
+    ),
+    (
+        "mail jo.bloggs@example.co.uk today",
+        "mail jo dot bloggs at example dot co dot U.K today",
+        "mail jo dot bloggs at example dot co dot U.K today",
+    ),
+    (
+        "£5-£10 and US$3m",
+        "five to ten pounds and three million U.S dollars",
+        "five to ten pounds and three million U.S dollars",
+    ),
+    (
+        "-3 to -1C",
+        "minus three to minus one degrees Celsius",
+        "minus three to minus one degrees Celsius",
+    ),
+    ("WWII vets, aWWII", "World War Two vets, aWWII", "World War Two vets, aWWII"),
+    ("McHenry VIII", "McHenry VIII", "McHenry VIII"),
+    (
+        "6ft 2in, 25,000ft",
+        "six foot two, twenty-five thousand feet",
+        "six foot two, twenty-five thousand feet",
+    ),
+    ("Joe Bloggs Jr. said", "Joe Bloggs Junior said", "Joe Bloggs Junior said"),
+    (
+        "½ a mile, 2½ hours",
+        "a half a mile, two and a half hours",
+        "a half a mile, two and a half hours",
+    ),
+    ("a-5 and Covid-19", "a-five and Covid nineteen", "a-five and Covid nineteen"),
+    ("over-50s  ,  yes", "over fifties, yes", "over fifties, yes"),
+    ("Prof. Green and Gen Z", "Professor Green and Gen Z", "Professor Green and Gen Z"),
+    ("St Dr", "St Drive", "St Drive"),
+    (
+        "eg. this, c. 1900",
+        "for example this, circa nineteen hundred",
+        "for example this, circa nineteen hundred",
+    ),
+    (
+        "10-15%, 3-1 win",
+        "ten to fifteen per cent, three-one win",
+        "ten to fifteen percent, three-one win",
+    ),
+    ("007 and 0800", "oh oh seven and oh eight oh oh", "oh oh seven and oh eight oh oh"),
+    (
+        "#1 @ 5 & 6 + 7",
+        "number one at five and six plus seven",
+        "number one at five and six plus seven",
+    ),
+    (
+        "The 3rd, 21st and 1,000th",
+        "The third, twenty-first and one thousandth",
+        "The third, twenty-first and one thousandth",
+    ),
+    ("2-0 win\n \nNext", "two-nil win\n\nNext", "two-zero win\n\nNext"),
+]
+
+
+@pytest.mark.parametrize(("text", "gb", "us"), EDGES)
+def test_edge_readings(text: str, gb: str, us: str) -> None:
+    assert normalize(text, GB) == gb
+    assert normalize(text, US) == us
+
+
 def test_default_locale_is_british_and_unknown_locale_falls_back() -> None:
     assert normalize("in 2005") == "in two thousand and five"
     assert normalize("in 2005", "fr-FR") == "in two thousand and five"

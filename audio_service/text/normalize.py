@@ -21,13 +21,17 @@ logger = logging.getLogger(__name__)
 LOCALES = ("en-GB", "en-US")
 
 # "Covid-19", "mid-2022", "over-50s": the hyphen joins a word to a number that is read alone.
-_WORD_NUMBER_HYPHEN_RE = re.compile(r"(?<=[A-Za-z]{2})-(?=\d)")
+# Patterns open with a character rather than a lookbehind so the engine can skip to candidates.
+_WORD_NUMBER_HYPHEN_RE = re.compile(r"-(?<=[A-Za-z]{2}-)(?=\d)")
 _SPACES_RE = re.compile(r"[ \t]{2,}")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r"[ \t]+(?=[,.;:!?](?:\s|$))")
 _LINE_EDGE_RE = re.compile(r"[ \t]*\n[ \t]*")
 # Emptied clauses leave ", ," behind; one comma gives the same pause.
 _REPEATED_PUNCT_RE = re.compile(r"([,;:!?])(?:[ \t]*\1)+")
 _LONG_ELLIPSIS_RE = re.compile(r"\.{4,}")
+# Cheap tests that a _tidy pass has anything to do; most text needs none of them.
+_SPACE_PUNCT_HINT_RE = re.compile(r"[,.;:!?](?<=[ \t][,.;:!?])")
+_LINE_EDGE_HINTS = (" \n", "\t\n", "\n ", "\n\t")
 
 
 def _locale(locale: str) -> str:
@@ -36,11 +40,16 @@ def _locale(locale: str) -> str:
 
 
 def _tidy(text: str) -> str:
-    text = _SPACES_RE.sub(" ", text)
-    text = _SPACE_BEFORE_PUNCT_RE.sub("", text)
+    if "  " in text or "\t" in text:
+        text = _SPACES_RE.sub(" ", text)
+    if _SPACE_PUNCT_HINT_RE.search(text):
+        text = _SPACE_BEFORE_PUNCT_RE.sub("", text)
     text = _REPEATED_PUNCT_RE.sub(r"\1", text)
-    text = _LONG_ELLIPSIS_RE.sub("...", text)
-    return _LINE_EDGE_RE.sub("\n", text).strip(" \t")
+    if "...." in text:
+        text = _LONG_ELLIPSIS_RE.sub("...", text)
+    if any(edge in text for edge in _LINE_EDGE_HINTS):
+        text = _LINE_EDGE_RE.sub("\n", text)
+    return text.strip(" \t")
 
 
 def normalize(text: str, locale: str = "en-GB") -> str:

@@ -46,13 +46,15 @@ _TITLES = {
 # Police ranks that are also common acronyms ("Washington DC", "a PC"): only before a name
 # and not straight after another capitalised word.
 _RANKS = frozenset({"PC", "DC", "DS", "DI", "DCI"})
-_TITLE_RE = re.compile(
-    r"(?<![\w.])(?P<t>"
-    + "|".join(sorted((re.escape(t) for t in _TITLES), key=len, reverse=True))
-    + r")(?:\.(?!\w))?(?=\s(?:[A-Z][a-z]|(?:Lt|Col|Det|Ch|Supt|Insp|Sgt|Hon|Gen)\b))"
-)
-# "Mr" is never anything but a title, whatever follows it.
-_ALWAYS_TITLE_RE = re.compile(r"(?<![\w.])(?P<t>Mrs|Mr|Ms)(?:\.(?!\w))?(?=\s)")
+_TITLE_ALT = "|".join(sorted((re.escape(t) for t in _TITLES), key=len, reverse=True))
+_TITLE_NEXT = r"(?=\s(?:[A-Z][a-z]|(?:Lt|Col|Det|Ch|Supt|Insp|Sgt|Hon|Gen)\b))"
+_TITLE_RE = re.compile(r"(?<![\w.])(?P<t>" + _TITLE_ALT + r")(?:\.(?!\w))?" + _TITLE_NEXT)
+# _TITLE_RE without its lookbehind, so it opens with a letter the engine can skip to: when this
+# finds nothing, neither can _TITLE_RE.
+_TITLE_HINT_RE = re.compile("(?:" + _TITLE_ALT + r")\.?" + _TITLE_NEXT)
+# "Mr" is never anything but a title, whatever follows it. (Letter first, then its guard, so
+# the engine can skip straight to capital Ms.)
+_ALWAYS_TITLE_RE = re.compile(r"(?P<t>M(?<![\w.]M)(?:rs|r|s))(?:\.(?!\w))?(?=\s)")
 # Generations and labels written in the same shape as titles but which are not titles.
 _NOT_NAMES = frozenset({"Z", "X", "Y", "Alpha"})
 _DR_ST_RE = re.compile(
@@ -67,7 +69,8 @@ _LATIN_RE = re.compile(
     r"(?<![\w.])(?:(?P<eg>e\.\s?g\.|eg\.)|(?P<ie>i\.\s?e\.)|(?P<etc>etc\.?)|(?P<vs>vs\.?|v\.?)"
     r"(?=\s[A-Z0-9])|(?P<approx>approx\.?)|(?P<circa>c\.|ca\.)(?=\s?\d{3,4}\b))(?=(?P<next>\s\S)?)"
 )
-_NUMBER_RE = re.compile(r"(?<![\w.])(?:(?P<n>No|Nos)\.?|(?P<l>no|nos)\.)\s?(?=\d)")
+_NUMBER_RE = re.compile(r"(?:N(?<![\w.]N)(?:o|os)\.?|n(?<![\w.]n)(?:o|os)\.)\s?(?=\d)")
+_SUFFIX_WORDS = ("Jr", "Sr", "Snr", "Jnr")
 
 # AP-style state abbreviations, read only after "City, ".
 _STATES = {
@@ -115,14 +118,14 @@ _STATES = {
     "Wyo": "Wyoming",
 }
 _STATE_RE = re.compile(
-    r"(?P<city>\b[A-Z][a-z]+),\s(?P<st>"
+    r"(?P<city>[A-Z](?<!\w[A-Z])[a-z]+),\s(?P<st>"
     + "|".join(sorted((re.escape(s) for s in _STATES), key=len, reverse=True))
     + r")\.(?![A-Za-z])(?=(?P<next>\s?\S)?)"
 )
 
 # Roman numerals: strict form, I/V/X/L only (C, D and M make too many real words: MIX, DC, CD).
 _ROMAN_RE = re.compile(
-    r"(?P<prev>\b[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)\s(?P<r>(?=[IVXL])L?X{0,3}(?:IX|IV|V?I{0,3}))"
+    r"(?P<prev>[A-Z](?<!\w[A-Z])[a-z]+(?:\s[A-Z][a-z]+)?)\s(?P<r>(?=[IVXL])L?X{0,3}(?:IX|IV|V?I{0,3}))"
     r"(?![\w-])"
 )
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50}
@@ -258,7 +261,7 @@ _CARDINAL_CONTEXT = frozenset(
         "Zone",
     ]
 )
-_WW_RE = re.compile(r"\bWW(?P<n>I{1,2}|1|2)\b")
+_WW_RE = re.compile(r"WW(?<!\wWW)(?P<n>I{1,2}|1|2)\b")
 
 
 def _roman_value(numeral: str) -> int:
@@ -336,7 +339,7 @@ def _latin(m: re.Match[str]) -> str:
 
 
 def _number_word(m: re.Match[str]) -> str:
-    written = m["n"] or m["l"]
+    written = m[0][:3] if m[0][2:3] == "s" else m[0][:2]
     word = "Number" if written[0] == "N" else "number"
     return word + "s " if written.endswith("s") else word + " "
 
@@ -350,9 +353,11 @@ def _state(m: re.Match[str]) -> str:
 def normalize_abbreviations(text: str, locale: str) -> str:
     """Expand abbreviations while their dots still tell us they are abbreviations."""
     text = _STATE_RE.sub(_state, text)
-    text = _SUFFIX_RE.sub(lambda m: f"{m['c']} {_SUFFIXES[m['t']]}", text)
+    if any(word in text for word in _SUFFIX_WORDS):
+        text = _SUFFIX_RE.sub(lambda m: f"{m['c']} {_SUFFIXES[m['t']]}", text)
     text = _ALWAYS_TITLE_RE.sub(lambda m: _TITLES[m["t"]], text)
-    text = _TITLE_RE.sub(lambda m: _title_checked(m, locale), text)
+    if _TITLE_HINT_RE.search(text):
+        text = _TITLE_RE.sub(lambda m: _title_checked(m, locale), text)
     text = _DR_ST_RE.sub(_dr_st, text)
     text = _LATIN_RE.sub(_latin, text)
     return _NUMBER_RE.sub(_number_word, text)
@@ -360,5 +365,6 @@ def normalize_abbreviations(text: str, locale: str) -> str:
 
 def normalize_roman(text: str, locale: str) -> str:
     """Roman numerals after a name or event word, and "WWII"-style war names."""
-    text = _WW_RE.sub(lambda m: "World War " + ("One" if m["n"] in {"I", "1"} else "Two"), text)
+    if "WW" in text:
+        text = _WW_RE.sub(lambda m: "World War " + ("One" if m["n"] in {"I", "1"} else "Two"), text)
     return _ROMAN_RE.sub(lambda m: _roman(m, locale), text)

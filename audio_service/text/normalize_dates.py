@@ -52,16 +52,23 @@ _MONTH_DAY_RE = re.compile(
     rf"(?<![\w.,]){_WEEKDAY}{_MONTH}\s(?:the\s)?(?P<d>[0-3]?\d){_DAY_SUFFIX}(?![\w%]|[.,:]\d)"
     + _YEAR_TAIL
 )
-_ISO_RE = re.compile(r"(?<![\w.,/-])(?P<y>\d{4})-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?![\w-])")
+# Patterns open with a character, not a lookbehind, so the regex engine skips straight to
+# candidates (see numbers.num_not_after); the guard follows that first character.
+_ISO_RE = re.compile(r"(?P<y>\d(?<![\w.,/-]\d)\d{3})-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?![\w-])")
 _SLASH_DATE_RE = re.compile(
     r"(?<![\w.,/])(?P<p>[0-3]?\d)/(?P<q>[0-3]?\d)/(?P<y>\d{4}|\d{2})(?![\w/]|[.,]\d)"
 )
 
+# "[01]?\d" written digit first: a second digit only after a 0 or 1 (tried first, as before).
 _TIME_AMPM_RE = re.compile(
-    r"(?<![\w.,:])(?P<h>[01]?\d)(?:[:.](?P<mi>[0-5]\d))?\s?(?P<ap>[aApP])(?:\.[mM]|[mM])(?!\w)"
+    r"(?P<h>\d(?<![\w.,:]\d)(?:(?<=[01])\d)?)(?:[:.](?P<mi>[0-5]\d))?\s?(?P<ap>[aApP])"
+    r"(?:\.[mM]|[mM])(?!\w)"
 )
 _TIME_HMS_RE = re.compile(r"(?<![\w.,:])(?P<h>\d{1,2}):(?P<mi>[0-5]\d):(?P<s>[0-5]\d)(?![\w:])")
-_TIME_24_RE = re.compile(r"(?<![\w.,:])(?P<h>[01]?\d|2[0-3]):(?P<mi>[0-5]\d)(?![\w:]|[.,]\d)")
+# "[01]?\d|2[0-3]" digit first; the ":" after it means only one reading can ever succeed.
+_TIME_24_RE = re.compile(
+    r"(?P<h>\d(?<![\w.,:]\d)(?:(?<=[01])\d|(?<=2)[0-3])?):(?P<mi>[0-5]\d)(?![\w:]|[.,]\d)"
+)
 # "10.30" is a decimal unless a time zone or "at" says it is a time.
 _TIME_DOT_RE = re.compile(
     r"(?:(?<=\bat\s)|(?<=\bby\s)|(?<=\buntil\s))(?P<h>[01]?\d|2[0-3])\.(?P<mi>[0-5]\d)(?![\w.,]|\s?%)"
@@ -70,10 +77,19 @@ _TIME_DOT_RE = re.compile(
 )
 
 _YEAR_RANGE_RE = re.compile(
-    r"(?<![\w.,$£€¥-])(?P<a>1[1-9]\d\d|20\d\d)[-/](?P<b>1[1-9]\d\d|20\d\d|\d\d)(?![\w%-]|[.,]\d)"
+    r"(?P<a>1(?<![\w.,$£€¥-]1)[1-9]\d\d|2(?<![\w.,$£€¥-]2)0\d\d)[-/]"
+    r"(?P<b>1[1-9]\d\d|20\d\d|\d\d)(?![\w%-]|[.,]\d)"
 )
-_DECADE_RE = re.compile(r"(?<![\w.,])(?:(?P<y>1[1-9]\d0|20\d0)|'?(?P<d>[1-9]0))s\b")
-_YEAR_RE = re.compile(r"(?<![\w.,$£€¥-])(?P<y>1[1-9]\d\d|20\d\d)(?![\w%]|[.,]\d)")
+# The first character is matched outside the groups; _decade puts it back.
+_DECADE_RE = re.compile(
+    r"[\d'](?<![\w.,][\d'])"
+    r"(?:(?<=1)(?P<y1>[1-9]\d0)|(?<=2)(?P<y2>0\d0)|(?<=')(?P<d1>[1-9]0)|(?<=[1-9])(?P<d2>0))s\b"
+)
+_YEAR_RE = re.compile(r"(?P<y>1(?<![\w.,$£€¥-]1)[1-9]\d\d|2(?<![\w.,$£€¥-]2)0\d\d)(?![\w%]|[.,]\d)")
+# Necessary conditions for passes that rarely have anything to do.
+_SLASH_DATE_HINT_RE = re.compile(r"/[0-3]?\d/\d")
+_HMS_HINT_RE = re.compile(r":[0-5]\d:[0-5]\d")
+_TIME_DOT_HINT_RE = re.compile(r"\d\.[0-5]\d")
 
 
 def _is_us(locale: str) -> bool:
@@ -191,9 +207,10 @@ def _year_range(m: re.Match[str], locale: str) -> str:
 
 
 def _decade(m: re.Match[str], locale: str) -> str:
-    if m["y"]:
-        return plural_word(year(int(m["y"]), locale))
-    return plural_word(cardinal(int(m["d"])))
+    first = m[0][0]
+    if m["y1"] or m["y2"]:
+        return plural_word(year(int(first + (m["y1"] or m["y2"])), locale))
+    return plural_word(cardinal(int(m["d1"] or first + m["d2"])))
 
 
 def _year(m: re.Match[str], locale: str) -> str:
@@ -203,15 +220,16 @@ def _year(m: re.Match[str], locale: str) -> str:
 def normalize_dates(text: str, locale: str) -> str:
     """Full dates first, then clock times, then year ranges, decades and bare years."""
     text = _ISO_RE.sub(lambda m: _iso(m, locale), text)
-    if "/" in text:
+    if "/" in text and _SLASH_DATE_HINT_RE.search(text):
         text = _SLASH_DATE_RE.sub(lambda m: _slash_date(m, locale), text)
     text = _DAY_MONTH_RE.sub(lambda m: _day_month(m, locale), text)
     text = _MONTH_DAY_RE.sub(lambda m: _month_day(m, locale), text)
     text = _TIME_AMPM_RE.sub(lambda m: _ampm(m, locale), text)
     if ":" in text:
-        text = _TIME_HMS_RE.sub(lambda m: _hms(m, locale), text)
+        if _HMS_HINT_RE.search(text):
+            text = _TIME_HMS_RE.sub(lambda m: _hms(m, locale), text)
         text = _TIME_24_RE.sub(lambda m: _time_24(m, locale), text)
-    if "." in text:
+    if _TIME_DOT_HINT_RE.search(text):
         text = _TIME_DOT_RE.sub(lambda m: _time_dot(m, locale), text)
     return text
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from audio_service.text.numbers import NUM, RANGE_SEP, SIGNED_NUM, cardinal, is_one, number
+from audio_service.text.numbers import (
+    NUM,
+    RANGE_SEP,
+    SIGNED_NUM,
+    cardinal,
+    is_one,
+    num_not_after,
+    number,
+    signed_num_not_after,
+)
 
 # symbol -> (singular, plural, minor singular, minor plural)
 _CURRENCIES: dict[str, tuple[str, str, str, str]] = {
@@ -33,19 +42,24 @@ _SCALE_WORDS = {
 _CUR = r"(?:US\$|A\$|C\$|NZ\$|HK\$|\$|£|€|¥)"
 _SCALE = r"(?:k|mn|m|bn|tn|\s?thousand|\s?million|\s?billion|\s?trillion)(?![\w£$€])"
 
+# Patterns open with a character, not a lookbehind, so the regex engine skips straight to
+# candidates (see numbers.num_not_after); the guard follows that first character.
+_CUR_FIRST = "|".join(
+    re.escape(c[0]) + rf"(?<![\w$£€¥]{re.escape(c[0])})" + re.escape(c[1:])
+    for c in ("US$", "A$", "C$", "NZ$", "HK$", "$", "£", "€", "¥")
+)
 _MONEY_RE = re.compile(
-    rf"(?<![\w$£€¥])(?P<cur>{_CUR})\s?(?P<a>{NUM})(?P<sa>{_SCALE})?"
+    rf"(?P<cur>{_CUR_FIRST})\s?(?P<a>{NUM})(?P<sa>{_SCALE})?"
     rf"(?:{RANGE_SEP}{_CUR}?(?P<b>{NUM})(?P<sb>{_SCALE})?)?"
 )
-_MINOR_RE = re.compile(rf"(?<![\w.,$£€])(?P<a>{NUM})(?P<u>p|c)\b")
-_PERCENT_RE = re.compile(
-    rf"(?<![\w.,-])(?P<a>{SIGNED_NUM})(?:{RANGE_SEP}(?P<b>{SIGNED_NUM}))?\s?(?:%|pc\b)"
-)
+_MINOR_RE = re.compile("(?P<a>" + num_not_after(r"\w.,$£€") + r")(?P<u>p|c)\b")
+_SIGNED_A = "(?P<a>" + signed_num_not_after(r"\w.,-") + ")"
+_PERCENT_RE = re.compile(_SIGNED_A + rf"(?:{RANGE_SEP}(?P<b>{SIGNED_NUM}))?\s?(?:%|pc\b)")
 _TEMP_RE = re.compile(
-    rf"(?<![\w.,-])(?P<a>{SIGNED_NUM})(?:{RANGE_SEP}(?P<b>{SIGNED_NUM}))?"
+    _SIGNED_A + rf"(?:{RANGE_SEP}(?P<b>{SIGNED_NUM}))?"
     r"(?:\s?°(?:\s?(?P<deg>[CF])\b)?|(?P<att>[CF])\b)"
 )
-_HEIGHT_RE = re.compile(r"(?<![\w.,])(?P<a>\d{1,2})\s?ft\s?(?P<b>\d{1,2})\s?ins?\b")
+_HEIGHT_RE = re.compile(r"(?P<a>\d(?<![\w.,]\d)\d?)\s?ft\s?(?P<b>\d{1,2})\s?ins?\b")
 
 # unit -> (singular, plural), British spelling; American spelling is derived.
 _UNITS: dict[str, tuple[str, str]] = {
@@ -114,10 +128,13 @@ _ATTACHED_ONLY = frozenset({"in", "m", "mi", "g", "l", "h", "s", "ha", "W", "min
 # ("9.58s") are race times.
 _DECIMAL_ONLY = frozenset({"s"})
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
+# The match starts at the number; an "a"/"an" just before it is found by _article and kept
+# in place (the reading only uses it to choose the singular: "a 10km run").
 _UNIT_RE = re.compile(
-    rf"(?<![\w.,-])(?:(?P<art>\b[Aa]n?\s))?(?P<a>{NUM})(?:{RANGE_SEP}(?P<b>{NUM}))?"
+    "(?P<a>" + num_not_after(r"\w.,-") + rf")(?:{RANGE_SEP}(?P<b>{NUM}))?"
     rf"(?P<sp>\s?)(?P<u>{_UNIT_ALT})(?![\w/])"
 )
+_ARTICLE_RE = re.compile(r"[Aa](?<![\w.,-][Aa])n?\s")
 # Words after "1.5m" that show metres are meant rather than million.
 _METRE_CUES = re.compile(
     r"\s(?:tall|high|long|wide|deep|away|above|below|under|sprint|race|hurdles|freestyle|"
@@ -193,6 +210,16 @@ def _height(m: re.Match[str], locale: str) -> str:
     return f"{cardinal(int(m['a']), locale)} foot {cardinal(int(m['b']), locale)}"
 
 
+def _article(text: str, start: int) -> bool:
+    """True when "a " or "an " (a word on its own) ends right at `start`."""
+    for back in (3, 2):
+        if start >= back:
+            art = _ARTICLE_RE.match(text, start - back)
+            if art is not None and art.end() == start:
+                return True
+    return False
+
+
 def _unit(m: re.Match[str], locale: str) -> str:
     unit, a, b = m["u"], m["a"], m["b"]
     if m["sp"] and unit in _ATTACHED_ONLY:
@@ -203,14 +230,14 @@ def _unit(m: re.Match[str], locale: str) -> str:
         # "1.5m" in news copy is nearly always a million; metres need a cue word after it.
         scale = "million"
         words = _amount(a, locale) + (f" to {_amount(b, locale)}" if b else "")
-        return f"{m['art'] or ''}{words} {scale}"
+        return f"{words} {scale}"
     singular, plural = _UNITS[unit]
     words = _amount(a, locale)
     if b is not None:
         words += " to " + _amount(b, locale)
     # "a 10km run" takes the singular, like "a ten-kilometre run".
-    name = singular if m["art"] or (b is None and is_one(a)) else plural
-    return f"{m['art'] or ''}{words} {_american(name, locale)}"
+    name = singular if (b is None and is_one(a)) or _article(m.string, m.start()) else plural
+    return f"{words} {_american(name, locale)}"
 
 
 def _bind(fn: Callable[[re.Match[str], str], str], locale: str) -> Callable[[re.Match[str]], str]:

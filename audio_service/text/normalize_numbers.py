@@ -8,19 +8,24 @@ from audio_service.text.numbers import (
     NUM,
     cardinal,
     digits,
+    num_not_after,
     number,
     ordinal,
     plural_word,
 )
 
-_SPECIAL_RE = re.compile(r"(?<![\w/.,])(?P<s>24/7|9/11|7/7|365/24/7)(?![\w/])")
+# Each pattern opens with a character, not a lookbehind, so the regex engine skips straight to
+# candidates (see numbers.num_not_after); the guard follows that first character.
+_SPECIAL_RE = re.compile(
+    r"(?P<s>2(?<![\w/.,]2)4/7|9(?<![\w/.,]9)/11|7(?<![\w/.,]7)/7|3(?<![\w/.,]3)65/24/7)(?![\w/])"
+)
 _SPECIAL = {
     "24/7": "twenty-four seven",
     "9/11": "nine eleven",
     "7/7": "seven seven",
     "365/24/7": "three sixty-five, twenty-four seven",
 }
-_PAIR_RE = re.compile(rf"(?<![\w.,-])(?P<a>{NUM})-(?P<b>{NUM})(?![\w%]|[.,]\d)")
+_PAIR_RE = re.compile("(?P<a>" + num_not_after(r"\w.,-") + rf")-(?P<b>{NUM})(?![\w%]|[.,]\d)")
 # A score needs a sporting or electoral word around it; otherwise "10-15" is a range.
 _SCORE_BEFORE = re.compile(
     r"\b(?:won|win|wins|winning|lost|lose|loses|losing|beat|beats|beaten|beating|defeated|"
@@ -32,21 +37,25 @@ _SCORE_AFTER = re.compile(
     r"\s(?:win|wins|tie|ties|victory|victories|defeat|defeats|loss|losses|draw|draws|lead|"
     r"thrashing|triumph|home|away|aggregate|scoreline|success|reverse|humbling|on\b|in\sfavour)"
 )
+# Both shapes start with a digit: "2 1/2" (whole, then fraction) is tried before "1/2"; the
+# first digit is matched once, outside the groups, and put back by _fraction_parts.
 _FRACTION_RE = re.compile(
-    r"(?<![\w.,/])(?:(?P<whole>\d{1,6})\s)?(?P<a>\d{1,3})/(?P<b>\d{1,3})(?![\w/]|[.,]\d)"
+    r"\d(?<![\w.,/]\d)(?:(?P<whole>\d{0,5})\s(?P<a>\d{1,3})|(?P<a1>\d{0,2}))"
+    r"/(?P<b>\d{1,3})(?![\w/]|[.,]\d)"
 )
 _UNICODE_FRACTIONS = {"½": (1, 2), "¼": (1, 4), "¾": (3, 4), "⅓": (1, 3), "⅔": (2, 3)}
 _UNICODE_FRACTION_RE = re.compile(r"(?:(?<![\w.,])(?P<whole>\d{1,6})\s?)?(?P<f>[½¼¾⅓⅔])")
-_ORDINAL_RE = re.compile(r"(?<![\w.,])(?P<n>\d{1,3}(?:,\d{3})+|\d{1,15})(?:st|nd|rd|th)\b")
-_SCALE_RE = re.compile(rf"(?<![\w.,])(?P<a>{NUM})\s?(?P<s>k|bn|mn|tn)\b")
+_ORDINAL_RE = re.compile(r"(?P<n>\d(?<![\w.,]\d)(?:\d{0,2}(?:,\d{3})+|\d{0,14}))(?:st|nd|rd|th)\b")
+_SCALE_RE = re.compile("(?P<a>" + num_not_after(r"\w.,") + r")\s?(?P<s>k|bn|mn|tn)\b")
 _SCALES = {"k": "thousand", "bn": "billion", "mn": "million", "tn": "trillion"}
-_PLURAL_RE = re.compile(r"(?<![\w.,])(?P<n>\d{1,3})s\b")
-_NEGATIVE_RE = re.compile(r"(?<![\w.,-])-(?=\d)")
-_LEADING_ZERO_RE = re.compile(r"(?<![\w.,])(?P<n>0\d+)(?![\w]|[.,]\d)")
-_PLAIN_RE = re.compile(rf"(?<![\w.,])(?P<n>{NUM})(?![\dA-Za-z])")
+_PLURAL_RE = re.compile(r"(?P<n>\d(?<![\w.,]\d)\d{0,2})s\b")
+_NEGATIVE_RE = re.compile(r"-(?<![\w.,-]-)(?=\d)")
+_LEADING_ZERO_RE = re.compile(r"(?P<n>0(?<![\w.,]0)\d+)(?![\w]|[.,]\d)")
+_PLAIN_RE = re.compile("(?P<n>" + num_not_after(r"\w.,") + r")(?![\dA-Za-z])")
 # Whatever digits are still left (over-long runs, odd separators) are read one by one, except
 # inside letter-digit codes ("A1", "M25", "COP26") that eSpeak NG already reads well.
-_LEFTOVER_RE = re.compile(r"(?<![A-Za-z\d])\d+(?![A-Za-z\d])")
+_LEFTOVER_RE = re.compile(r"\d(?<![A-Za-z\d]\d)\d*(?![A-Za-z\d])")
+_UNICODE_FRACTION_CHARS = "".join(_UNICODE_FRACTIONS)
 
 _DENOMINATORS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
 
@@ -89,9 +98,13 @@ def fraction_words(num: int, den: int, locale: str) -> str | None:
 
 
 def _fraction(m: re.Match[str], locale: str) -> str:
-    a, b = int(m["a"]), int(m["b"])
+    first, whole = m[0][0], m["whole"]
+    if whole is not None:
+        whole, a_text = first + whole, m["a"]
+    else:
+        a_text = first + m["a1"]
+    a, b = int(a_text), int(m["b"])
     words = fraction_words(a, b, locale)
-    whole = m["whole"]
     if words is None:
         head = f"{number(whole, locale)} " if whole else ""
         # "8/10" in reviews and surveys is "eight out of ten".
@@ -128,7 +141,8 @@ def normalize_numbers(text: str, locale: str) -> str:
         text = _PAIR_RE.sub(lambda m: _pair(m, locale), text)
     if "/" in text:
         text = _FRACTION_RE.sub(lambda m: _fraction(m, locale), text)
-    text = _UNICODE_FRACTION_RE.sub(lambda m: _unicode_fraction(m, locale), text)
+    if any(ch in text for ch in _UNICODE_FRACTION_CHARS):
+        text = _UNICODE_FRACTION_RE.sub(lambda m: _unicode_fraction(m, locale), text)
     text = _ORDINAL_RE.sub(lambda m: _ordinal(m, locale), text)
     text = _SCALE_RE.sub(lambda m: _scale(m, locale), text)
     text = _PLURAL_RE.sub(lambda m: plural_word(cardinal(int(m["n"]), locale)), text)

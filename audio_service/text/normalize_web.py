@@ -24,19 +24,24 @@ _EMAIL_RE = re.compile(
     r"(?<![\w.+@-])(?P<user>[A-Za-z0-9][\w.+-]{0,63})@"
     r"(?P<dom>[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8})(?![\w@-])"
 )
-_HANDLE_RE = re.compile(r"(?<![\w@])@(?P<h>[A-Za-z0-9_]{1,30})(?!\w)")
-_HASHTAG_RE = re.compile(r"(?<![\w#&])#(?P<h>[A-Za-z][A-Za-z0-9_]{0,60})(?!\w)")
+# Necessary for an e-mail address; opens with "@" so the engine can skip straight to it.
+_EMAIL_HINT_RE = re.compile(r"@(?<=[\w.+-]@)[A-Za-z0-9-]{1,63}\.[A-Za-z0-9-]")
+_MARKUP_CHARS = "<[*_"
+# The symbol first, its guard after it: the engine skips to the symbol instead of trying the
+# lookbehind at every character.
+_HANDLE_RE = re.compile(r"@(?<![\w@]@)(?P<h>[A-Za-z0-9_]{1,30})(?!\w)")
+_HASHTAG_RE = re.compile(r"#(?<![\w#&]#)(?P<h>[A-Za-z][A-Za-z0-9_]{0,60})(?!\w)")
 _CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _SEPARATORS = {".": "dot", "/": "slash", "-": "dash", "_": "underscore", "@": "at"}
 
 # (trigger, pattern, words): each pattern starts at its symbol so the regex engine can skip
 # straight to it, and only runs when its trigger occurs at all.
 _SYMBOLS: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    ("/", re.compile(r"\band/or\b"), "and or"),
-    ("&", re.compile(r"(?<=\s)&(?=\s)"), "and"),
+    ("and/or", re.compile(r"\band/or\b"), "and or"),
+    ("&", re.compile(r"&(?<=\s&)(?=\s)"), "and"),
     ("+", re.compile(r"\+(?<=\d\+)(?!\w)"), " plus"),
     ("+", re.compile(r"\+(?<![\w+]\+)(?=\d)"), "plus "),
-    ("+", re.compile(r"(?<=\s)\+(?=\s)"), "plus"),
+    ("+", re.compile(r"\+(?<=\s\+)(?=\s)"), "plus"),
     ("=", re.compile(r"="), " equals "),
     ("#", re.compile(r"#(?=\d)"), "number "),
     ("°", re.compile(r"°"), " degrees"),
@@ -46,14 +51,14 @@ _SYMBOLS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("<", re.compile(r"<(?<![\w<]<)\s?(?=\d)"), "less than "),
     (">", re.compile(r">(?<![\w>]>)\s?(?=\d)"), "more than "),
     ("/", re.compile(r"/(?<=[A-Za-z]/)(?=[A-Za-z])"), " or "),
-    ("@", re.compile(r"(?<=\s)@(?=\s)"), "at"),
+    ("@", re.compile(r"@(?<=\s@)(?=\s)"), "at"),
     ("|", re.compile(r"\|"), ", "),
     ("--", re.compile(r"-{2,}"), " - "),
     ("....", re.compile(r"\.{4,}"), "..."),
 )
 # Long runs of one punctuation mark ("!!!!", "////") say nothing; keep one.
 _RUN_RE = re.compile(r"([!?,;:*_=~#/\\^])\1{2,}")
-_TIMES_RE = re.compile(r"(?<![\w.,])(?P<n>\d{1,6})x(?!\w)")
+_TIMES_RE = re.compile(r"(?P<n>\d(?<![\w.,]\d)\d{0,5})x(?!\w)")
 
 
 def split_camel(token: str) -> str:
@@ -100,9 +105,11 @@ def _email(m: re.Match[str]) -> str:
 
 def normalize_markup_and_web(text: str) -> str:
     """Strip leftover markup, then read addresses before anything else splits them at dots."""
-    text = _MARKUP_RE.sub("", text)
+    if any(ch in text for ch in _MARKUP_CHARS):
+        text = _MARKUP_RE.sub("", text)
     if "@" in text:
-        text = _EMAIL_RE.sub(_email, text)
+        if _EMAIL_HINT_RE.search(text):
+            text = _EMAIL_RE.sub(_email, text)
         text = _HANDLE_RE.sub(lambda m: "at " + split_camel(m["h"].replace("_", " ")), text)
     if "#" in text:
         text = _HASHTAG_RE.sub(lambda m: "hashtag " + split_camel(m["h"].replace("_", " ")), text)
@@ -113,7 +120,7 @@ def normalize_markup_and_web(text: str) -> str:
     return text
 
 
-_SLASH_WORDS_RE = re.compile(r"(?<=[A-Za-z])/(?=[A-Za-z])")
+_SLASH_WORDS_RE = re.compile(r"/(?<=[A-Za-z]/)(?=[A-Za-z])")
 
 
 def normalize_slashes(text: str) -> str:

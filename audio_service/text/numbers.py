@@ -171,3 +171,20 @@ NUM = r"(?:\d{1,3}(?:,\d{3})+|\d{1,15})(?:\.\d{1,12})?"
 SIGNED_NUM = r"-?" + NUM
 # Between the two ends of a range: "10-15", "10 - 15", "10 to 15" (never "10 -15", a minus).
 RANGE_SEP = r"(?:-|\s-\s|\sto\s)"
+
+
+# Why these exist: a pattern that opens with a lookbehind makes the regex engine try a match at
+# every character, while one that opens with a plain character (or character class) lets it skip
+# straight to candidates. So the guard "no X before the number" is written after the first digit,
+# as a two-character lookbehind over X and that digit, which tests the same character.
+def num_not_after(chars: str) -> str:
+    """NUM not preceded by any character in the class body `chars` ("a-z" say); digit first."""
+    return rf"\d(?<![{chars}]\d)(?:\d{{0,2}}(?:,\d{{3}})+|\d{{0,14}})(?:\.\d{{1,12}})?"
+
+
+def signed_num_not_after(chars: str) -> str:
+    """SIGNED_NUM not preceded by any of `chars`; starts with its sign or first digit."""
+    return (
+        rf"[-\d](?<![{chars}][-\d])(?:(?<=-)\d|(?<=\d))"
+        r"(?:\d{0,2}(?:,\d{3})+|\d{0,14})(?:\.\d{1,12})?"
+    )
