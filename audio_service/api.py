@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
@@ -331,16 +331,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(lexicon_router)
-
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        svc = state.get("service")
-        if svc is not None:
-            path = getattr(route, "path", "unmatched")
-            svc.metrics.requests.labels(path, request.method, str(response.status_code)).inc()
-        return response
 
     return audio.dispatcher(app)
 

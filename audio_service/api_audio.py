@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audio_service.api_models import ErrorBody
 from audio_service.cache import is_digest
@@ -87,18 +88,20 @@ async def serve_digest(
     svc.metrics.bytes_served.inc(sent)
 
 
-async def follow(job: LiveRender) -> AsyncIterator[bytes]:
-    """The bytes of a render as they are written, to the end. A failed render aborts."""
+async def open_live(job: LiveRender) -> BinaryIO | None:
+    """Open a running render's growing file; None when it has already finished (or failed)."""
     while not job.started.is_set() and not job.done.is_set():
         await asyncio.sleep(POLL_S)
-    handle = None
-    if job.path is not None:
-        try:
-            handle = await asyncio.to_thread(job.path.open, "rb")
-        except FileNotFoundError:
-            handle = None
-    if handle is None:
-        raise EngineError(job.error or "render finished before it could be followed")
+    if job.path is None:
+        return None
+    try:
+        return await asyncio.to_thread(job.path.open, "rb")
+    except FileNotFoundError:  # committed (renamed) or abandoned meanwhile
+        return None
+
+
+async def follow(job: LiveRender, handle: BinaryIO) -> AsyncIterator[bytes]:
+    """The bytes of a render as they are written, to the end. A failed render aborts."""
     with handle:
         while True:
             chunk = handle.read(65536)
@@ -115,6 +118,12 @@ async def follow(job: LiveRender) -> AsyncIterator[bytes]:
     if job.error is not None:
         # Ending normally would tell the player the file is complete; it is not.
         raise EngineError(job.error)
+
+
+def _failed(message: str | None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": "render_failed", "message": message or "render failed"}}, 409
+    )
 
 
 def _wants_stream(request: Request) -> bool:
@@ -135,33 +144,44 @@ class AudioResponses:
     def bind(self, svc: Service) -> None:
         self._svc = svc
 
-    def _live_response(self, job: LiveRender, request: Request) -> Response:
+    async def _live_response(
+        self, svc: Service, job: LiveRender, request: Request, cache_control: str
+    ) -> Response:
+        handle = await open_live(job)
+        if handle is None:  # finished before we could follow it: serve the result
+            await _wait(job)
+            if job.digest is None:
+                return _failed(job.error)
+            return _FileResponse(svc, job.digest, cache_control)
         headers = {"Cache-Control": "no-store", "Accept-Ranges": "bytes"}
         if request.method == "HEAD":
+            handle.close()
             return Response(media_type="audio/mpeg", headers=headers)
-        return StreamingResponse(follow(job), media_type="audio/mpeg", headers=headers)
+        return StreamingResponse(follow(job, handle), media_type="audio/mpeg", headers=headers)
 
     async def article(self, svc: Service, row: ArticleRow, request: Request) -> Response:
         if row.digest and svc.store.exists(row.digest):
             svc.metrics.cache.labels("hit").inc()
             return _FileResponse(svc, row.digest, SHORT)
         if row.status == "failed":
-            return JSONResponse(
-                {"error": {"code": "render_failed", "message": row.error or "render failed"}}, 409
-            )
+            return _failed(row.error)
         job = await asyncio.to_thread(svc.ensure_render, row)
-        if job is None:  # ready, but the file has gone (removed by hand): render it again
+        if job is None:
+            row = svc.get(row.id)
+            if row.digest and svc.store.exists(row.digest):  # finished meanwhile
+                return _FileResponse(svc, row.digest, SHORT)
+            if row.status == "failed":
+                return _failed(row.error)
+            # Ready, but the file has gone (removed by hand): render it again.
             row = await asyncio.to_thread(svc.requeue, row)
             job = await asyncio.to_thread(svc.ensure_render, row)
         if job is None:
             raise NotFoundError(f"article {row.id!r} has no audio")
         if _wants_stream(request):
-            return self._live_response(job, request)
+            return await self._live_response(svc, job, request, SHORT)
         await _wait(job)
         if job.digest is None:
-            return JSONResponse(
-                {"error": {"code": "render_failed", "message": job.error or "render failed"}}, 409
-            )
+            return _failed(job.error)
         return _FileResponse(svc, job.digest, SHORT)
 
     async def immutable(self, svc: Service, digest: str, request: Request) -> Response:
@@ -179,8 +199,6 @@ class AudioResponses:
         raw = await asyncio.to_thread(svc.store.timings_path(row.digest).read_text, "utf-8")
         headers = {"Cache-Control": SHORT, "ETag": f'"{row.digest}-{"vtt" if vtt else "json"}"'}
         if vtt:
-            import json
-
             text = Timings.from_dict(json.loads(raw)).to_vtt()
             return Response(text, media_type="text/vtt; charset=utf-8", headers=headers)
         return Response(raw, media_type="application/json", headers=headers)
@@ -192,8 +210,16 @@ class AudioResponses:
             data = await asyncio.to_thread(svc.store.path(digest).read_bytes)
             svc.metrics.bytes_served.inc(len(data))
             return Response(data, media_type="audio/mpeg")
-        assert job is not None  # speech() returns one or the other
-        return StreamingResponse(follow(job), media_type="audio/mpeg")
+        if job is None:  # speech() returns a digest or a job
+            raise NotFoundError("no audio")
+        handle = await open_live(job)
+        if handle is None:
+            await _wait(job)
+            if job.digest is None:
+                return _failed(job.error)
+            data = await asyncio.to_thread(svc.store.path(job.digest).read_bytes)
+            return Response(data, media_type="audio/mpeg")
+        return StreamingResponse(follow(job, handle), media_type="audio/mpeg")
 
     def dispatcher(self, app: ASGIApp) -> ASGIApp:
         """Content-addressed audio skips the framework: it is the hot path of every player.
@@ -218,14 +244,31 @@ class AudioResponses:
         fast = audio_asgi_app(resolve, IMMUTABLE, on_response=count)
 
         async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
             if (
-                scope["type"] == "http"
-                and scope["method"] in ("GET", "HEAD")
+                scope["method"] in ("GET", "HEAD")
                 and scope["path"].startswith("/v1/audio/")
                 and scope["path"].endswith(".mp3")
             ):
                 await fast(scope, receive, send)
                 return
-            await app(scope, receive, send)
+            status = 500
+
+            async def send_and_note(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            # Plain ASGI, not BaseHTTPMiddleware: an error inside a streamed body must reach
+            # the server, which then cuts the connection instead of ending the body cleanly.
+            try:
+                await app(scope, receive, send_and_note)
+            finally:
+                if self._svc is not None:
+                    route = getattr(scope.get("route"), "path", "unmatched")
+                    self._svc.metrics.requests.labels(route, scope["method"], str(status)).inc()
 
         return dispatch

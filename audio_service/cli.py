@@ -63,6 +63,7 @@ def _renderer(settings: Settings, workers: int | None = None) -> Renderer:
         settings.audio,
         publisher=settings.publisher,
         calibration_file=settings.data_dir / "calibration.json",
+        pieces=settings.piece_cache(),
     )
 
 

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audio_service.audio import AudioSettings
+from audio_service.pieces import PieceCache
 
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -40,6 +41,7 @@ class Settings(BaseSettings):
     render_concurrency: int = Field(2, ge=1, le=32, description="Renders run at once")
     max_queued_renders: int = Field(64, ge=1, description="Beyond this, 503 Retry-After")
     cache_max_mb: int = Field(2048, ge=1, description="Byte budget of the audio store")
+    segment_cache_mb: int = Field(1024, ge=1, description="Byte budget of cached segment audio")
     examples: bool = Field(True, description="Publish the bundled example articles on start")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -49,6 +51,10 @@ class Settings(BaseSettings):
     def lexicon_dirs(self) -> tuple[Path, Path]:
         """Shipped pronunciation rules, then the publisher's own (writable, in the data dir)."""
         return self.voices_dir / "lexicon", self.data_dir / "lexicon"
+
+    def piece_cache(self) -> PieceCache:
+        """The segment-level cache: edits re-synthesise only the segments that changed."""
+        return PieceCache(self.data_dir / "segments", self.segment_cache_mb * 1024 * 1024)
 
     @property
     def audio(self) -> AudioSettings:

@@ -14,12 +14,11 @@ from typing import Protocol
 from audio_service import audio
 from audio_service.article import Article
 from audio_service.audio import AudioSettings
-from audio_service.engines.base import Synthesis
 from audio_service.engines.pool import SynthPool
 from audio_service.errors import ArticleError
-from audio_service.mp3 import Mp3Encoder, Tags, id3_bytes
+from audio_service.mp3 import Tags, id3_bytes
+from audio_service.pieces import CODEC_DELAY, Piece, PieceCache, make_piece, piece_key
 from audio_service.script import Scripter
-from audio_service.segment import Segment
 from audio_service.timings import TimedSegment, TimedWord, Timings
 from audio_service.voices import VoiceDef
 
@@ -41,6 +40,7 @@ class RenderResult:
     timings: Timings
     bytes_written: int
     seconds: float
+    synthesized: int = 0  # segments made afresh; the others came from the piece cache
 
 
 class Renderer:
@@ -53,8 +53,10 @@ class Renderer:
         settings: AudioSettings,
         publisher: str = "",
         calibration_file: Path | None = None,
+        pieces: PieceCache | None = None,
     ) -> None:
         self.pool = pool
+        self.pieces = pieces
         self.scripter = scripter
         self.settings = settings
         self.publisher = publisher
@@ -140,46 +142,76 @@ class Renderer:
     def render(
         self, article: Article, voice: VoiceDef, out: ByteSink, article_id: str = ""
     ) -> RenderResult:
-        """Synthesise, shape and encode the article, writing MP3 bytes to `out` as they come.
+        """Write the article's MP3 to `out` as it is made: ID3 tag, then one piece a segment.
 
-        Segments are synthesised in parallel but consumed in order, through a window of
-        a few tasks per worker: the first bytes go out as soon as the first segment is done,
-        and memory holds only the window's PCM, whatever the article's length.
+        Pieces already cached are reused; the rest are made in the workers, in parallel but
+        consumed in order through a window of a few tasks per worker, so the first bytes go
+        out as soon as the first piece is done and memory holds only the window.
         """
         started = time.perf_counter()
         segments = self.scripter.script(article, voice)
         gain = self.gain_db(voice)
-        header = id3_bytes(self.tags(article, article_id), self.pool.engine_version(voice.engine))
+        engine = self.pool.engine_version(voice.engine)
+        header = id3_bytes(self.tags(article, article_id), engine)
         out.write(header)
         written = len(header)
-        window = self.pool.workers * 4
-        pending: deque[tuple[int, Segment, Future[Synthesis]]] = deque()
-        queue = iter(enumerate(segments))
+        keys = [
+            piece_key(s.spoken, s.pause_after_ms, voice, engine, gain, self.settings)
+            for s in segments
+        ]
+        pending: deque[tuple[int, Future[Piece | None] | Piece | None]] = deque()
+        upcoming = iter(range(len(segments)))
         timed: list[TimedSegment] = []
-        encoder: Mp3Encoder | None = None
+        position = 0  # samples of the decoded stream so far
         rate = 0
-        position = 0  # samples written so far
+        made = 0
+
+        def start(index: int) -> None:
+            nonlocal made
+            cached = self.pieces.get(keys[index]) if self.pieces else None
+            if cached is not None:
+                pending.append((index, cached))
+                return
+            seg = segments[index]
+            made += 1
+            pending.append(
+                (
+                    index,
+                    self.pool.submit_call(
+                        make_piece,
+                        voice.engine,
+                        seg.spoken,
+                        voice,
+                        gain,
+                        seg.pause_after_ms,
+                        self.settings,
+                    ),
+                )
+            )
+
         try:
-            for index, seg in queue:
-                pending.append((index, seg, self.pool.submit(seg.spoken, voice)))
-                if len(pending) >= window:
+            for index in upcoming:
+                start(index)
+                if len(pending) >= self.pool.workers * 4:
                     break
             while pending:
-                index, seg, future = pending.popleft()
-                nxt = next(queue, None)
+                index, job = pending.popleft()
+                nxt = next(upcoming, None)
                 if nxt is not None:
-                    pending.append((nxt[0], nxt[1], self.pool.submit(nxt[1].spoken, voice)))
-                synthesis = self.pool.result(future, seg.spoken)
-                if encoder is None:
-                    rate = synthesis.sample_rate_hz
-                    encoder = Mp3Encoder(rate, self.settings)
-                speech, offset = audio.shape_segment(synthesis.pcm, rate, gain, self.settings)
-                if speech.size == 0:
+                    start(nxt)
+                seg = segments[index]
+                if isinstance(job, Future):
+                    piece = self.pool.result(job, seg.spoken)
+                    if piece is not None and self.pieces is not None:
+                        self.pieces.put(keys[index], piece)
+                else:
+                    piece = job
+                if piece is None:
                     continue
-                start = position
-                position += speech.size
-                start_ms, end_ms = round(start * 1000 / rate), round(position * 1000 / rate)
-                shift_ms = start_ms - round(offset * 1000 / rate)
+                rate = piece.sample_rate_hz
+                begin = position + CODEC_DELAY
+                start_ms = round(begin * 1000 / rate)
+                end_ms = round((begin + piece.speech_samples) * 1000 / rate)
                 timed.append(
                     TimedSegment(
                         index=len(timed),
@@ -190,31 +222,28 @@ class Renderer:
                         start_ms=start_ms,
                         end_ms=end_ms,
                         words=tuple(
+                            # ms rounding must not carry a word past its segment
                             TimedWord(
                                 w.word,
-                                min(max(w.start_ms + shift_ms, start_ms), end_ms),
-                                min(max(w.end_ms + shift_ms, start_ms), end_ms),
+                                min(start_ms + w.start_ms, end_ms),
+                                min(start_ms + w.end_ms, end_ms),
                             )
-                            for w in synthesis.words
+                            for w in piece.words
                         ),
                     )
                 )
-                pause = audio.silence(seg.pause_after_ms, rate)
-                position += pause.size
-                chunk = encoder.encode(audio.concat(speech, pause))
-                if chunk:
-                    out.write(chunk)
-                    out.flush()
-                    written += len(chunk)
+                position += piece.samples
+                out.write(piece.mp3)
+                out.flush()
+                written += len(piece.mp3)
         finally:
-            for _, _, future in pending:
-                future.cancel()
-        if encoder is None or not timed:
+            for _, job in pending:
+                if isinstance(job, Future):
+                    job.cancel()
+        if not timed:
             raise ArticleError("article has no speakable text")
-        tail = encoder.flush()
-        out.write(tail)
-        out.flush()
-        written += len(tail)
+        if self.pieces is not None:
+            self.pieces.evict()
         timings = Timings(
             duration_ms=round(position * 1000 / rate),
             sample_rate_hz=rate,
@@ -223,10 +252,14 @@ class Renderer:
         )
         seconds = time.perf_counter() - started
         log.info(
-            "rendered %d segments, %.1f s of audio in %.2f s (voice %s)",
+            "rendered %d segments (%d synthesised, %d reused), %.1f s of audio in %.2f s (%s)",
             len(timed),
+            made,
+            len(segments) - made,
             position / rate,
             seconds,
             voice.id,
         )
-        return RenderResult(timings=timings, bytes_written=written, seconds=seconds)
+        return RenderResult(
+            timings=timings, bytes_written=written, seconds=seconds, synthesized=made
+        )

@@ -69,6 +69,7 @@ class Service:
             settings.audio,
             publisher=settings.publisher,
             calibration_file=settings.data_dir / "calibration.json",
+            pieces=settings.piece_cache(),
         )
         self.queue = RenderQueue(
             self.renderer,
@@ -152,7 +153,12 @@ class Service:
         return row
 
     def ensure_render(self, row: ArticleRow) -> LiveRender | None:
-        """The live render of the article's latest version, starting one if none runs."""
+        """The live render of the article's latest version, starting one if none runs.
+
+        The row is read again: a render that finished since the caller read it has already
+        published (it publishes before it leaves the queue), so it is not started twice.
+        """
+        row = self.index.article(row.id) or row
         if row.status in ("ready", "failed"):
             return None
         live = self.queue.live(row.render_key)

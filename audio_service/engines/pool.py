@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FuturesTimeout
+from typing import TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -17,34 +19,39 @@ from audio_service.voices import VoiceDef
 log = logging.getLogger(__name__)
 
 EngineFactory = Callable[[], Engine]
+T = TypeVar("T")
 
 # One engine instance per worker process and factory. eSpeak can only be initialised once
 # per process, so this per-process cache is the one place state outlives a call.
 _worker_engines: dict[EngineFactory, Engine] = {}
 
 
-def _engine(factory: EngineFactory) -> Engine:
+def engine_in_worker(factory: EngineFactory) -> Engine:
+    """This worker process's engine for `factory`, created on first use."""
     engine = _worker_engines.get(factory)
     if engine is None:
         engine = _worker_engines[factory] = factory()
     return engine
 
 
-def _warm(factories: tuple[EngineFactory, ...]) -> None:
+def _warm(factories: tuple[EngineFactory, ...], modules: tuple[str, ...]) -> None:
     logging.basicConfig(level=logging.WARNING)
+    # Import what tasks will need now, not during the first listener's request.
+    for module in modules:
+        importlib.import_module(module)
     for factory in factories:
         try:
-            _engine(factory)
+            engine_in_worker(factory)
         except Exception:  # a broken optional engine must not stop the others
             log.exception("engine failed to start in worker")
 
 
 def _synthesize(factory: EngineFactory, text: str, voice: VoiceDef) -> Synthesis:
-    return _engine(factory).synthesize(text, voice)
+    return engine_in_worker(factory).synthesize(text, voice)
 
 
 def _version(factory: EngineFactory) -> str:
-    return _engine(factory).version
+    return engine_in_worker(factory).version
 
 
 class SynthPool:
@@ -60,6 +67,7 @@ class SynthPool:
         timeout_s: float,
         engines: dict[str, EngineFactory],
         warm: Iterable[str] = (),
+        preload: tuple[str, ...] = ("audio_service.pieces",),
     ) -> None:
         self.workers = max(1, workers)
         self.timeout_s = timeout_s
@@ -68,7 +76,7 @@ class SynthPool:
             max_workers=self.workers,
             context=multiprocessing.get_context("spawn"),
             initializer=_warm,
-            initargs=(tuple(engines[name] for name in warm if name in engines),),
+            initargs=(tuple(engines[name] for name in warm if name in engines), preload),
         )
         self._versions: dict[str, str] = {}
 
@@ -87,7 +95,7 @@ class SynthPool:
         )
         return future
 
-    def result(self, future: Future[Synthesis], text: str) -> Synthesis:
+    def result(self, future: Future[T], text: str) -> T:
         """Wait for a submitted task, turning worker failures into EngineError."""
         try:
             return future.result()
@@ -106,6 +114,15 @@ class SynthPool:
 
     def synthesize(self, text: str, voice: VoiceDef) -> Synthesis:
         return self.result(self.submit(text, voice), text)
+
+    def submit_call(
+        self, fn: Callable[..., T], engine: str, *args: object, timeout_s: float | None = None
+    ) -> Future[T]:
+        """Run fn(factory of `engine`, *args) in a worker; fn may call engine_in_worker."""
+        future: Future[T] = self._pool.schedule(
+            fn, args=(self._factory(engine), *args), timeout=timeout_s or self.timeout_s
+        )
+        return future
 
     def engine_version(self, engine: str) -> str:
         """The engine's version string as a worker reports it (cached)."""
