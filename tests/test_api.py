@@ -389,3 +389,20 @@ def test_eviction_keeps_current_audio_and_drops_old_versions(tmp_path: Path) -> 
         assert c.get(f"/v1/audio/{v1['digest']}.mp3").status_code == 404  # old: evicted
         assert c.get(f"/v1/audio/{v2['digest']}.mp3").status_code == 200
         assert metric(c, "audio_service_evictions_total") >= 1
+
+
+def test_whitespace_or_furniture_changes_render_nothing(client: httpx.Client) -> None:
+    client.put("/v1/articles/ws-1", json=ARTICLE)
+    first = wait_ready(client, "ws-1")
+    body = ARTICLE["body"]
+    paragraphs = body if isinstance(body, list) else body.split("\n\n")
+    noisy = {
+        **ARTICLE,
+        "body": "\n\n\n".join(
+            ["  " + p.replace(" ", "  ") + " " for p in paragraphs]
+            + ["Listen to this article", "Read more: Another story entirely"]
+        ),
+    }
+    again = client.put("/v1/articles/ws-1", json=noisy).json()
+    assert again["version"] == first["version"]
+    assert again["digest"] == first["digest"]

@@ -167,3 +167,41 @@ def test_word_timings_sit_inside_their_segments(rendered_sample: Path) -> None:
         at = 0
         for word in seg.words:
             at = seg.spoken.index(word.word, at) + len(word.word)
+
+
+def test_an_edit_resynthesises_only_the_changed_segments(
+    pool,
+    settings,
+    voices: dict[str, VoiceDef],
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from audio_service.pieces import PieceCache
+    from audio_service.script import Scripter
+
+    renderer = Renderer(
+        pool,
+        Scripter(*settings.lexicon_dirs),
+        settings.audio,
+        calibration_file=settings.data_dir / "calibration.json",
+        pieces=PieceCache(tmp_path / "segments", 50 * 1024 * 1024),
+    )
+    voice = voices["en-gb-espeak"]
+    body = [f"Paragraph {n} opens here. It has a second sentence, number {n}." for n in range(8)]
+    article = Article(title="Edits all day", body=tuple(body))
+    first = renderer.render(article, voice, io.BytesIO())
+    assert first.synthesized == len(first.timings.segments) == 1 + 8 * 2
+    edited = list(body)
+    edited[3] = "Paragraph three was rewritten. Its second sentence too."
+    second_out = io.BytesIO()
+    second = renderer.render(Article(title="Edits all day", body=tuple(edited)), voice, second_out)
+    assert second.synthesized == 2  # the two sentences of the edited paragraph
+    again_out = io.BytesIO()
+    again = renderer.render(Article(title="Edits all day", body=tuple(edited)), voice, again_out)
+    assert again.synthesized == 0
+    assert again_out.getvalue() == second_out.getvalue()
+    # The reused pieces sit where the timings say: the file decodes to the timed length.
+    path = tmp_path / "edited.mp3"
+    path.write_bytes(second_out.getvalue())
+    assert decode_mp3(path).size / 22050 == pytest.approx(
+        second.timings.duration_ms / 1000, abs=0.002
+    )
