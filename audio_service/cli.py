@@ -14,7 +14,7 @@ from pathlib import Path
 from audio_service.article import Article, load_article, parse_article
 from audio_service.cache import atomic_write
 from audio_service.config import Settings
-from audio_service.engines import ENGINES
+from audio_service.engines import ENGINES, usable_voices
 from audio_service.engines.pool import SynthPool
 from audio_service.errors import AudioServiceError, InputError
 from audio_service.render import Renderer, RenderResult
@@ -47,16 +47,21 @@ def _read_article(source: str, fmt: str | None, max_chars: int) -> tuple[Article
     return load_article(path, max_chars=max_chars), path.stem
 
 
+def _voices(settings: Settings) -> tuple[dict[str, VoiceDef], str]:
+    """The voices this machine can speak and the default voice's id (eSpeak if Piper is not
+    installed)."""
+    voices, default = usable_voices(load_voices(settings.voices_dir), settings.default_voice)
+    return voices, default.id
+
+
 def _voice_for(
     voices: dict[str, VoiceDef], article: Article, asked: str | None, default: str
 ) -> VoiceDef:
     return pick_voice(voices, asked or article.voice or default)
 
 
-def _renderer(settings: Settings, workers: int | None = None) -> Renderer:
-    pool = SynthPool(
-        workers or settings.workers, settings.synth_timeout_s, ENGINES, warm=["espeak"]
-    )
+def _renderer(settings: Settings, engines: list[str]) -> Renderer:
+    pool = SynthPool(settings.workers, settings.synth_timeout_s, ENGINES, warm=engines)
     return Renderer(
         pool,
         Scripter(*settings.lexicon_dirs),
@@ -82,11 +87,11 @@ def render_file(
 
 
 def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
-    voices = load_voices(settings.voices_dir)
+    voices, default = _voices(settings)
     article, stem = _read_article(args.input, args.format, settings.max_article_chars)
-    voice = _voice_for(voices, article, args.voice, settings.default_voice)
+    voice = _voice_for(voices, article, args.voice, default)
     out = Path(args.output) if args.output else settings.data_dir / f"{stem}.mp3"
-    renderer = _renderer(settings)
+    renderer = _renderer(settings, [voice.engine])
     try:
         result = render_file(renderer, article, voice, out, stem)
     finally:
@@ -101,9 +106,9 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
-    voices = load_voices(settings.voices_dir)
+    voices, default = _voices(settings)
     article, _ = _read_article(args.input, args.format, settings.max_article_chars)
-    voice = _voice_for(voices, article, args.voice, settings.default_voice)
+    voice = _voice_for(voices, article, args.voice, default)
     for seg in Scripter(*settings.lexicon_dirs).script(article, voice):
         if args.json:
             print(
@@ -124,24 +129,24 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_voices(args: argparse.Namespace, settings: Settings) -> int:
-    voices = load_voices(settings.voices_dir)
+    voices, default_id = _voices(settings)
     for voice in voices.values():
         if args.json:
             print(json.dumps(voice.to_dict(), ensure_ascii=False))
         else:
-            default = " (default)" if voice.id == settings.default_voice else ""
+            default = " (default)" if voice.id == default_id else ""
             print(f"{voice.id:<16} {voice.locale:<6} {voice.engine:<7} {voice.name}{default}")
     return 0
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Render every example article shipped with the package into the data folder."""
-    voices = load_voices(settings.voices_dir)
-    renderer = _renderer(settings)
+    voices, default = _voices(settings)
+    renderer = _renderer(settings, sorted({v.engine for v in voices.values()}))
     try:
         for path in example_paths():
             article = load_article(path, max_chars=settings.max_article_chars)
-            voice = _voice_for(voices, article, None, settings.default_voice)
+            voice = _voice_for(voices, article, None, default)
             out = settings.data_dir / f"{path.stem}.mp3"
             started = time.perf_counter()
             result = render_file(renderer, article, voice, out, path.stem)
@@ -158,8 +163,8 @@ def cmd_normalize(args: argparse.Namespace, settings: Settings) -> int:
     """One line of spoken text out for each line of written text in: clean, normalise, lexicon."""
     from audio_service.text.clean import clean_text
 
-    voices = load_voices(settings.voices_dir)
-    voice = pick_voice(voices, args.voice or settings.default_voice)
+    voices, default = _voices(settings)
+    voice = pick_voice(voices, args.voice or default)
     speak = Scripter(*settings.lexicon_dirs).speaker(args.locale or voice.locale, voice)
     for line in sys.stdin:
         print(" ".join(speak(clean_text(line)).split()), flush=True)

@@ -28,7 +28,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("output"), description="Root of audio, caches and index")
     voices_dir: Path = Field(default_factory=_default_voices_dir)
-    default_voice: str = "en-gb-espeak"
+    # The neural voice; where Piper is not installed the service falls back to eSpeak.
+    default_voice: str = "en-us-piper-joe"
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
     synth_timeout_s: float = Field(30.0, gt=0)
     max_article_chars: int = Field(1_000_000, ge=1000)

@@ -16,7 +16,7 @@ from pathlib import Path
 from audio_service.article import Article, load_article
 from audio_service.cache import AudioStore
 from audio_service.config import Settings
-from audio_service.engines import ENGINES
+from audio_service.engines import ENGINES, usable_voices
 from audio_service.engines.pool import SynthPool
 from audio_service.errors import InputError, NotFoundError
 from audio_service.index import ArticleRow, Index
@@ -52,8 +52,9 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.voices = load_voices(settings.voices_dir)
-        self.default_voice = pick_voice(self.voices, settings.default_voice)
+        self.voices, self.default_voice = usable_voices(
+            load_voices(settings.voices_dir), settings.default_voice
+        )
         self.metrics = Metrics()
         self.store = AudioStore(settings.data_dir)
         removed = self.store.clean_temp()

@@ -29,7 +29,13 @@ class ServiceProcess:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "AUDIO_SERVICE_WORKERS": "2", **(env or {})}
+        # eSpeak keeps the API tests fast; the neural default voice has tests of its own.
+        self.env = {
+            **os.environ,
+            "AUDIO_SERVICE_WORKERS": "2",
+            "AUDIO_SERVICE_DEFAULT_VOICE": "en-gb-espeak",
+            **(env or {}),
+        }
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "service.log"
 

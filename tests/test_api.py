@@ -406,3 +406,26 @@ def test_whitespace_or_furniture_changes_render_nothing(client: httpx.Client) ->
     again = client.put("/v1/articles/ws-1", json=noisy).json()
     assert again["version"] == first["version"]
     assert again["digest"] == first["digest"]
+
+
+def test_the_neural_voice_streams_too(client: httpx.Client, tmp_path: Path) -> None:
+    article = {
+        "title": "Neural test",
+        "voice": "en-us-piper-joe",
+        "body": ["The first sentence is sent before the rest is made. " * 3] * 4,
+    }
+    assert client.put("/v1/articles/neural-1", json=article).status_code == 200
+    with client.stream("GET", "/v1/articles/neural-1/audio.mp3") as response:
+        assert response.status_code == 200
+        chunks = response.iter_raw()
+        first = next(chunks)
+        assert first.startswith(b"ID3")
+        streamed = first + b"".join(chunks)
+    status = wait_ready(client, "neural-1")
+    assert status["voice"] == "en-us-piper-joe"
+    assert client.get("/v1/articles/neural-1/audio.mp3").content == streamed
+    path = tmp_path / "n.mp3"
+    path.write_bytes(streamed)
+    assert decode_mp3(path).size / 22050 == pytest.approx(
+        int(status["duration_ms"]) / 1000, abs=0.002
+    )

@@ -10,13 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, REPO
+from tests.conftest import EXAMPLES, REPO, decode_mp3
 
 
 def run(
     *args: str, data_dir: Path, stdin: bytes = b"", extra_env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AUDIO_SERVICE_DATA_DIR": str(data_dir), **(extra_env or {})}
+    env = {
+        **os.environ,
+        "AUDIO_SERVICE_DATA_DIR": str(data_dir),
+        "AUDIO_SERVICE_DEFAULT_VOICE": "en-gb-espeak",  # fast; Piper is tested on its own
+        **(extra_env or {}),
+    }
     result = subprocess.run(
         [sys.executable, "-m", "audio_service", *args],
         input=stdin,
@@ -28,6 +33,37 @@ def run(
     return subprocess.CompletedProcess(
         result.args, result.returncode, result.stdout.decode(), result.stderr.decode()
     )
+
+
+def test_the_neural_voice_is_the_default() -> None:
+    plain = subprocess.run(
+        [sys.executable, "-m", "audio_service", "voices"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AUDIO_SERVICE_")},
+    )
+    assert "en-us-piper-joe" in plain.stdout
+    default_line = next(line for line in plain.stdout.splitlines() if "(default)" in line)
+    assert default_line.startswith("en-us-piper-joe")
+
+
+def test_render_with_the_neural_voice(tmp_path: Path) -> None:
+    out = tmp_path / "neural.mp3"
+    result = run(
+        "render",
+        str(EXAMPLES / "storm-warning.html"),
+        "-o",
+        str(out),
+        "--voice",
+        "en-us-piper-joe",
+        data_dir=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    timings = json.loads((tmp_path / "neural.timings.json").read_text())
+    assert timings["voice"] == "en-us-piper-joe"
+    assert decode_mp3(out).size / 22050 == pytest.approx(timings["duration_ms"] / 1000, abs=0.002)
 
 
 def test_voices_lists_both_accents(tmp_path: Path) -> None:
