@@ -44,7 +44,8 @@ def test_voices_speak_at_their_rate(pool: SynthPool, voices: dict[str, VoiceDef]
         # eSpeak's nominal rate counts pauses a single sentence does not have.
         assert 0.7 * voice.rate_wpm < words_per_minute < 1.5 * voice.rate_wpm, voice.id
         faster = pool.synthesize(text, replace(voice, rate_wpm=voice.rate_wpm * 2))
-        assert 0.4 < faster.duration_ms / result.duration_ms < 0.65, voice.id
+        # Engines keep a little fixed silence at the edges, which does not speed up.
+        assert 0.4 < faster.duration_ms / result.duration_ms < 0.75, voice.id
 
 
 def test_word_timings_follow_the_text(pool: SynthPool, voices: dict[str, VoiceDef]) -> None:
