@@ -28,6 +28,7 @@ from audio_service.api_models import (
     SpeechIn,
     VoiceOut,
 )
+from audio_service.api_podcast import router as podcast_router
 from audio_service.article import parse_article
 from audio_service.config import Settings
 from audio_service.errors import (
@@ -331,6 +332,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(lexicon_router)
+    app.include_router(podcast_router)
 
     return audio.dispatcher(app)
 

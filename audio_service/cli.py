@@ -192,6 +192,40 @@ def cmd_lexicon(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_podcast(args: argparse.Namespace, settings: Settings) -> int:
+    """Build a feed's episode for a date from stories the service has rendered (cron-safe:
+    unchanged stories give the stored episode back)."""
+    import datetime as dt
+
+    from audio_service.podcast import build_for_service
+    from audio_service.podcast_feed import load_feed, load_feeds
+    from audio_service.service import Service
+
+    path = Path(args.feed)
+    if path.suffix == ".toml":
+        feed = load_feed(path)
+    else:
+        feeds = load_feeds(settings.feeds_dir)
+        if args.feed not in feeds:
+            raise InputError(f"no feed {args.feed!r}; feeds: {', '.join(sorted(feeds)) or 'none'}")
+        feed = feeds[args.feed]
+    try:
+        day = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
+    except ValueError:
+        raise InputError(f"--date must be YYYY-MM-DD, not {args.date!r}") from None
+    service = Service(settings)
+    try:
+        episode = build_for_service(service, feed, day, force=args.force)
+    finally:
+        service.close()
+    state = "unchanged, nothing encoded" if episode.reused else "built"
+    print(
+        f"{feed.id} {episode.date}: {episode.duration_ms / 1000:.1f} s, {episode.size_bytes} "
+        f"bytes, {len(episode.chapters)} chapters, /v1/audio/{episode.digest}.mp3 ({state})"
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the HTTP service; the bundled examples are rendered first so there is audio to play."""
     import uvicorn
@@ -270,6 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     lex_remove.add_argument("scope")
     lex_remove.add_argument("word")
     lex.set_defaults(func=cmd_lexicon)
+
+    podcast = sub.add_parser("podcast", help="daily podcast episodes")
+    podcast_sub = podcast.add_subparsers(dest="action", required=True)
+    build = podcast_sub.add_parser("build", help="build the episode of a date (cron-safe)")
+    build.add_argument("feed", help="feed id (from the feeds folder) or a feed .toml file")
+    build.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    build.add_argument("--force", action="store_true", help="encode even if nothing changed")
+    podcast.set_defaults(func=cmd_podcast)
 
     serve = sub.add_parser("serve", help="run the HTTP service (FastAPI on uvicorn)")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")

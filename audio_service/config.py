@@ -14,11 +14,11 @@ from audio_service.pieces import PieceCache
 _REPO = Path(__file__).resolve().parents[1]
 
 
-def _default_voices_dir() -> Path:
-    # A checkout (or the Docker image) keeps voices/ beside the package; elsewhere the
-    # working directory's voices/ folder is used.
-    here = _REPO / "voices"
-    return here if here.is_dir() else Path.cwd() / "voices"
+def _beside_package(name: str) -> Path:
+    # A checkout (or the Docker image) keeps voices/ and feeds/ beside the package; elsewhere
+    # the working directory's folder of that name is used.
+    here = _REPO / name
+    return here if here.is_dir() else Path.cwd() / name
 
 
 class Settings(BaseSettings):
@@ -27,7 +27,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AUDIO_SERVICE_", extra="ignore")
 
     data_dir: Path = Field(Path("output"), description="Root of audio, caches and index")
-    voices_dir: Path = Field(default_factory=_default_voices_dir)
+    voices_dir: Path = Field(default_factory=lambda: _beside_package("voices"))
+    feeds_dir: Path = Field(
+        default_factory=lambda: _beside_package("feeds"), description="Podcast feeds (*.toml)"
+    )
     # The neural voice; where Piper is not installed the service falls back to eSpeak.
     default_voice: str = "en-us-piper-joe"
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
