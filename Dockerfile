@@ -9,6 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     AUDIO_SERVICE_DATA_DIR=/app/output \
     AUDIO_SERVICE_VOICES_DIR=/app/voices \
+    AUDIO_SERVICE_FEEDS_DIR=/app/feeds \
     AUDIO_SERVICE_HOST=0.0.0.0 \
     AUDIO_SERVICE_PORT=8000
 
@@ -16,6 +17,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY audio_service ./audio_service
 COPY voices ./voices
+COPY feeds ./feeds
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /app audio \
     && mkdir -p /app/output \
