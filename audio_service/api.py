@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -349,7 +348,3 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise ArticleTooLargeError(f"request body over the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def json_bytes(data: object) -> bytes:
-    return json.dumps(data, ensure_ascii=False).encode()

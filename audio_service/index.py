@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from audio_service.errors import AudioServiceError
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY,
@@ -121,7 +123,8 @@ class Index:
                 (article_id, voice, article_json, render_key, status, now, now),
             )
         row = self.article(article_id)
-        assert row is not None  # just written under the same id
+        if row is None:  # written just above under the same lock-free id: cannot happen
+            raise AudioServiceError(f"index lost article {article_id!r} while writing it")
         return row
 
     def set_status(self, render_key: str, status: str, error: str | None = None) -> None:
