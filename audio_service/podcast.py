@@ -9,7 +9,7 @@ import logging
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,8 +22,13 @@ from audio_service.article import Article
 from audio_service.audio import AudioSettings, Samples
 from audio_service.cache import AudioStore, atomic_write
 from audio_service.errors import AudioError, ConfigError, NotFoundError
-from audio_service.mp3 import Mp3Encoder
 from audio_service.pieces import CODEC_DELAY, count_frames, samples_per_frame
+from audio_service.podcast_audio import (
+    encode_mp3_split,
+    normalise,
+    resample,
+    true_peak_dbtp,
+)
 from audio_service.podcast_chapters import (
     Chapter,
     Episode,
@@ -48,11 +53,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1  # bump when assembly changes, so stored episodes are rebuilt
+FORMAT_VERSION = 2  # bump when assembly changes, so stored episodes are rebuilt
 GAP_MS = 500  # silence between the parts of an episode (after a story's own final pause)
-MUSIC_BELOW_SPEECH_LU = 4.0
-LOUDNESS_PASSES = 6
-LOUDNESS_TOLERANCE_LU = 0.2  # jingles sit a little under the speech
+MUSIC_BELOW_SPEECH_LU = 4.0  # jingles sit a little under the speech
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class _Timeline:
     parts: list[Samples]
     segments: list[TimedSegment]
     position: int = 0  # samples so far
+    silences: list[tuple[int, int]] = field(default_factory=list)  # where encoding may split
 
     def ms(self, part_ms: int = 0) -> int:
         # The encoded episode decodes CODEC_DELAY samples late, like every LAME stream.
@@ -98,6 +102,10 @@ class _Timeline:
         self.parts.append(samples)
         self.position += samples.size
 
+    def pause(self, samples: Samples) -> None:
+        self.silences.append((self.position, self.position + samples.size))
+        self.add(samples)
+
 
 def _file_digest(path: Path | None) -> str:
     if path is None:
@@ -120,18 +128,6 @@ def _decode_mp3(data: bytes) -> Samples:
     return audio.to_float(result.stdout)
 
 
-def _resample(samples: Samples, from_hz: int, to_hz: int) -> Samples:
-    if from_hz == to_hz:
-        return samples
-    from math import gcd
-
-    from scipy import signal
-
-    g = gcd(from_hz, to_hz)
-    out = signal.resample_poly(samples.astype(np.float64), to_hz // g, from_hz // g)
-    return np.asarray(out, dtype=np.float32)
-
-
 def _load_music(path: Path, rate: int, lufs: float) -> Samples:
     """Any file ffmpeg decodes, as mono at the episode rate, brought to a loudness."""
     import imageio_ffmpeg
@@ -142,53 +138,11 @@ def _load_music(path: Path, rate: int, lufs: float) -> Samples:
         segment = AudioSegment.from_file(path).set_channels(1).set_sample_width(2)
     except Exception as exc:  # pydub raises CouldntDecodeError, OSError and others
         raise AudioError(f"cannot decode music file {path}: {exc}") from exc
-    samples = _resample(audio.to_float(segment.raw_data), segment.frame_rate, rate)
+    samples = resample(audio.to_float(segment.raw_data), segment.frame_rate, rate)
     measured = audio.integrated_lufs(samples, rate)
     if np.isfinite(measured):
         samples = samples * np.float32(10 ** ((lufs - measured) / 20))
     return audio.fade(samples, rate)
-
-
-def _true_peak(samples: Samples, rate: int) -> float:
-    """True peak in blocks: 4x oversampling a whole episode at once takes gigabytes."""
-    block, overlap = rate * 30, 64  # the overlap covers the resampling filter's edges
-    peaks = [
-        audio.true_peak_dbtp(samples[max(0, i - overlap) : i + block + overlap])
-        for i in range(0, samples.size, block)
-    ]
-    return max(peaks, default=float("-inf"))
-
-
-def _probe(samples: Samples, rate: int) -> Samples:
-    """A few seconds out of every half minute: enough to find the gain, a tenth of the work."""
-    block, every = rate * 3, rate * 30
-    if samples.size <= every * 4:
-        return samples
-    return np.concatenate([samples[i : i + block] for i in range(0, samples.size, every)])
-
-
-def _loudness(samples: Samples, es: EpisodeSettings) -> tuple[Samples, float, float]:
-    """Gain to the episode target, then the limiter; more passes win back what it took.
-
-    Stories arrive at the articles' -19 LUFS with peaks already at the ceiling, so most of
-    the extra gain meets the limiter, which lowers the loudness again: the gain is iterated
-    on a probe of the episode, then applied to all of it once.
-    """
-    rate = es.sample_rate_hz
-    ceiling = es.true_peak_dbtp - es.peak_margin_db
-    probe = _probe(samples, rate)
-    gain = 0.0
-    measured = audio.integrated_lufs(probe, rate)
-    for _ in range(LOUDNESS_PASSES):
-        if not np.isfinite(measured):
-            raise AudioError("episode is silent")
-        if abs(es.loudness_lufs - measured) < LOUDNESS_TOLERANCE_LU:
-            break
-        gain += es.loudness_lufs - measured
-        limited = audio.limit(probe * np.float32(10 ** (gain / 20)), ceiling, rate)
-        measured = audio.integrated_lufs(limited, rate)
-    out = audio.limit(samples * np.float32(10 ** (gain / 20)), ceiling, rate)
-    return out, audio.integrated_lufs(out, rate), _true_peak(out, rate)
 
 
 class EpisodeBuilder:
@@ -253,7 +207,7 @@ class EpisodeBuilder:
         buffer = io.BytesIO()
         result = self.renderer.render(article, voice, buffer)
         rate = result.timings.sample_rate_hz
-        samples = _resample(_decode_mp3(buffer.getvalue()), rate, self.settings.sample_rate_hz)
+        samples = resample(_decode_mp3(buffer.getvalue()), rate, self.settings.sample_rate_hz)
         return samples, result.timings, result.synthesized
 
     def build(
@@ -299,16 +253,16 @@ class EpisodeBuilder:
                 start = 0 if kind == "intro" else line.ms(timings.segments[0].start_ms)
                 marks.append((kind, title, story_id, start))
             line.add(samples, timings)
-            line.add(gap)
+            line.pause(gap)
 
         if music["intro"] is not None:
             line.add(music["intro"])
-            line.add(gap)
+            line.pause(gap)
         speak(texts["intro"], "intro", "Introduction")
         for number, story in enumerate(stories):
             if number and music["transition"] is not None:
                 line.add(music["transition"])
-                line.add(gap)
+                line.pause(gap)
             if number:
                 speak(texts["transition"], "")
             samples, timings, synthesized = self._speech(self._article(feed, story), voice)
@@ -316,19 +270,21 @@ class EpisodeBuilder:
             start = line.ms(timings.segments[0].start_ms)
             marks.append(("story", story.article.title or story.id, story.id, start))
             line.add(samples, timings)
-            line.add(gap)
+            line.pause(gap)
         speak(texts["outro"], "outro", "Goodbye")
         if music["outro"] is not None:
             line.add(music["outro"])
         assembled = time.perf_counter()
-        pcm, lufs, peak = _loudness(np.concatenate(line.parts), es)
-        measured = time.perf_counter()
-        encoder = Mp3Encoder(
-            rate, AudioSettings(bitrate_kbps=es.bitrate_kbps, mp3_quality=es.mp3_quality)
+        pcm, lufs = normalise(
+            np.concatenate(line.parts),
+            rate,
+            es.loudness_lufs,
+            es.true_peak_dbtp - es.peak_margin_db,
         )
-        step = rate * 10  # encode in blocks: one int16 copy of a long episode is large
-        frames = b"".join(encoder.encode(pcm[i : i + step]) for i in range(0, pcm.size, step))
-        frames += encoder.flush()
+        peak = true_peak_dbtp(pcm, es.true_peak_dbtp)
+        measured = time.perf_counter()
+        mp3 = AudioSettings(bitrate_kbps=es.bitrate_kbps, mp3_quality=es.mp3_quality)
+        frames = encode_mp3_split(pcm, rate, mp3, line.silences)
         encoded = time.perf_counter()
         n_frames = count_frames(frames, es.bitrate_kbps, rate)
         duration_ms = round(n_frames * samples_per_frame(rate) * 1000 / rate)

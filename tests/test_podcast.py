@@ -17,13 +17,14 @@ import numpy as np
 import pytest
 from mutagen.id3 import ID3
 
-from audio_service import audio
+from audio_service import audio, podcast_audio
+from audio_service.audio import AudioSettings
 from audio_service.cache import AudioStore
 from audio_service.config import Settings
 from audio_service.engines import ENGINES
 from audio_service.engines.pool import SynthPool
 from audio_service.index import Index
-from audio_service.podcast import EpisodeBuilder
+from audio_service.podcast import EpisodeBuilder, _decode_mp3
 from audio_service.podcast_chapters import Episode
 from audio_service.podcast_feed import (
     FeedDef,
@@ -254,3 +255,31 @@ def test_enclosure_head_and_range_on_the_real_service(built: Built) -> None:
     assert ranged.status_code == 206
     assert ranged.content == b"ID"
     assert ranged.headers["content-range"] == f"bytes 0-1/{built.episode.size_bytes}"
+
+
+def test_fast_loudness_and_true_peak_agree_with_pyloudnorm(built: Built) -> None:
+    decoded = decode_mp3(built.path, RATE)
+    fast = podcast_audio.integrated_lufs(decoded, RATE)
+    assert abs(fast - audio.integrated_lufs(decoded, RATE)) <= 0.05
+    # Looking only near the ceiling finds the same peak as oversampling everything.
+    peak = podcast_audio.true_peak_dbtp(decoded, -1.0)
+    assert abs(peak - audio.true_peak_dbtp(decoded)) <= 0.01
+
+
+def test_encoding_in_two_processes_keeps_every_sample_in_place() -> None:
+    t = np.arange(RATE * 130) / RATE
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t) * (np.sin(2 * np.pi * 0.7 * t) > 0)).astype(
+        np.float32
+    )
+    tone[RATE * 64 : RATE * 66] = 0
+    settings = AudioSettings(bitrate_kbps=96, mp3_quality=7)
+    whole = podcast_audio.encode_mp3(tone, RATE, settings)
+    split = podcast_audio.encode_mp3_split(tone, RATE, settings, [(RATE * 64, RATE * 66)])
+    assert split != whole  # really split: LAME restarts in the silence
+    assert split == podcast_audio.encode_mp3_split(tone, RATE, settings, [(RATE * 64, RATE * 66)])
+    a, b = _decode_mp3(whole), _decode_mp3(split)
+    assert a.size == b.size
+    assert np.array_equal(a[: RATE * 64], b[: RATE * 64])
+    # After the split the audio sits at the same samples as in one stream.
+    later = slice(RATE * 70, RATE * 80)
+    assert np.abs(a[later] - b[later]).max() < 0.01
