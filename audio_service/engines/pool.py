@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
 import logging
 import multiprocessing
@@ -34,8 +36,17 @@ def engine_in_worker(factory: EngineFactory) -> Engine:
     return engine
 
 
+def _close_engines() -> None:
+    # Before interpreter shutdown tears modules down: pyttsx3's finaliser needs them.
+    for engine in _worker_engines.values():
+        with contextlib.suppress(Exception):
+            engine.close()
+    _worker_engines.clear()
+
+
 def _warm(factories: tuple[EngineFactory, ...], modules: tuple[str, ...]) -> None:
     logging.basicConfig(level=logging.WARNING)
+    atexit.register(_close_engines)
     # Import what tasks will need now, not during the first listener's request.
     for module in modules:
         importlib.import_module(module)
