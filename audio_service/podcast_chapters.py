@@ -164,19 +164,5 @@ def chapters_json(chapters: list[Chapter], title: str) -> str:
 
 
 def to_srt(timings: Timings) -> str:
-    """SubRip captions, one cue per spoken segment (numbered from 1, comma before millis)."""
-    lines: list[str] = []
-    for number, seg in enumerate(timings.segments, start=1):
-        lines.append(str(number))
-        lines.append(f"{_srt_time(seg.start_ms)} --> {_srt_time(seg.end_ms)}")
-        # A blank line ends a cue; keep each cue's text on one line.
-        lines.append(" ".join(seg.text.split()).replace("-->", "->"))
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _srt_time(ms: int) -> str:
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d},{millis:03d}"
+    """SubRip captions, one cue per spoken segment."""
+    return timings.to_srt()

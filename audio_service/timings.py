@@ -55,18 +55,25 @@ class Timings:
         )
 
     def to_vtt(self) -> str:
-        lines = ["WEBVTT", ""]
-        for seg in self.segments:
-            lines.append(f"{seg.index}")
-            lines.append(f"{_vtt_time(seg.start_ms)} --> {_vtt_time(seg.end_ms)}")
+        return "WEBVTT\n\n" + self._cues(first=0, decimal=".")
+
+    def to_srt(self) -> str:
+        """SubRip: cues numbered from 1, a comma before the milliseconds."""
+        return self._cues(first=1, decimal=",")
+
+    def _cues(self, first: int, decimal: str) -> str:
+        lines: list[str] = []
+        for number, seg in enumerate(self.segments, start=first):
+            lines.append(str(number))
+            lines.append(f"{_time(seg.start_ms, decimal)} --> {_time(seg.end_ms, decimal)}")
             # A blank line ends a cue and "-->" would start a new timing line.
             lines.append(" ".join(seg.text.split()).replace("-->", "->"))
             lines.append("")
         return "\n".join(lines)
 
 
-def _vtt_time(ms: int) -> str:
+def _time(ms: int, decimal: str) -> str:
     hours, rest = divmod(ms, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{decimal}{millis:03d}"
