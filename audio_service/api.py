@@ -33,6 +33,7 @@ from audio_service.config import Settings
 from audio_service.errors import (
     ArticleTooLargeError,
     AudioServiceError,
+    EngineError,
     InputError,
     NotFoundError,
     OverloadedError,
@@ -83,6 +84,8 @@ def _status_code(exc: AudioServiceError) -> int:
         return 401
     if isinstance(exc, InputError):
         return 422
+    if isinstance(exc, EngineError):
+        return 502  # the speech engine, our upstream, failed on this text
     return 500
 
 
