@@ -9,6 +9,7 @@ import logging
 import subprocess
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -202,13 +203,24 @@ class EpisodeBuilder:
         text = json.dumps(blob, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def _speech(self, article: Article, voice: VoiceDef) -> tuple[Samples, Timings, int]:
-        """Render through the renderer (cached pieces are reused), decode, resample."""
-        buffer = io.BytesIO()
-        result = self.renderer.render(article, voice, buffer)
-        rate = result.timings.sample_rate_hz
-        samples = resample(_decode_mp3(buffer.getvalue()), rate, self.settings.sample_rate_hz)
-        return samples, result.timings, result.synthesized
+    def _speeches(
+        self, articles: Sequence[Article], voice: VoiceDef
+    ) -> list[tuple[Samples, Timings, int]]:
+        """Render each in turn through the renderer (cached pieces are reused); decode and
+        resample two at a time in threads (ffmpeg and scipy run outside the GIL)."""
+        to_hz = self.settings.sample_rate_hz
+
+        def decode(data: bytes, rate: int) -> Samples:
+            return resample(_decode_mp3(data), rate, to_hz)
+
+        with ThreadPoolExecutor(2) as pool:
+            jobs = []
+            for article in articles:
+                buffer = io.BytesIO()
+                result = self.renderer.render(article, voice, buffer)
+                rate = result.timings.sample_rate_hz
+                jobs.append((pool.submit(decode, buffer.getvalue(), rate), result))
+            return [(job.result(), r.timings, r.synthesized) for job, r in jobs]
 
     def build(
         self,
@@ -240,13 +252,26 @@ class EpisodeBuilder:
         made = 0
         started = time.perf_counter()
 
+        def said(text: str) -> Article:
+            return Article(title="", body=(text,), language=feed.language)
+
+        # Everything spoken, in episode order, rendered and decoded before assembly.
+        spoken: list[Article] = []
+        if texts["intro"].strip():
+            spoken.append(said(texts["intro"]))
+        for number, story in enumerate(stories):
+            if number and texts["transition"].strip():
+                spoken.append(said(texts["transition"]))
+            spoken.append(self._article(feed, story))
+        if texts["outro"].strip():
+            spoken.append(said(texts["outro"]))
+        speeches = iter(self._speeches(spoken, voice))
+
         def speak(text: str, kind: str, title: str = "", story_id: str = "") -> None:
             nonlocal made
             if not text.strip():
                 return
-            samples, timings, synthesized = self._speech(
-                Article(title="", body=(text,), language=feed.language), voice
-            )
+            samples, timings, synthesized = next(speeches)
             made += synthesized
             if kind:
                 # The intro chapter also holds the intro music: it starts the episode.
@@ -265,7 +290,7 @@ class EpisodeBuilder:
                 line.pause(gap)
             if number:
                 speak(texts["transition"], "")
-            samples, timings, synthesized = self._speech(self._article(feed, story), voice)
+            samples, timings, synthesized = next(speeches)
             made += synthesized
             start = line.ms(timings.segments[0].start_ms)
             marks.append(("story", story.article.title or story.id, story.id, start))

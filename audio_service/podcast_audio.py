@@ -27,7 +27,7 @@ LOUDNESS_PASSES = 6
 LOUDNESS_TOLERANCE_LU = 0.05  # on the probe; the whole may miss by twice that
 SETTLE_S = 0.2  # the K filter forgets its past within this (38 Hz pole: e^-48)
 TRUE_PEAK_WINDOW_DB = 3.0  # oversample only where sample peaks come this close to the ceiling
-TRUE_PEAK_BLOCK = 4096
+CHUNK = 1 << 18  # samples a block in whole-episode passes: temporaries stay small
 PARALLEL_MIN_S = 120.0  # shorter episodes are encoded in one go
 Energies = npt.NDArray[np.float64]
 Spans = list[tuple[int, int]]
@@ -107,7 +107,14 @@ def integrated_lufs(samples: Samples, rate: int) -> float:
 def _over_spans(samples: Samples, threshold: float, rate: int) -> Spans:
     """Stretches around every sample above the threshold, wide enough for the limiter's
     look-ahead and release, so limiting each alone equals limiting the whole signal."""
-    over = np.flatnonzero(np.abs(samples) > np.float32(threshold))
+    limit = np.float32(threshold)
+    over = np.concatenate(
+        [
+            np.flatnonzero(np.abs(samples[i : i + CHUNK]) > limit) + i
+            for i in range(0, samples.size, CHUNK)
+        ]
+        or [np.zeros(0, np.intp)]
+    )
     if over.size == 0:
         return []
     look = max(1, round(audio.LIMITER_LOOKAHEAD_MS * rate / 1000))
@@ -216,23 +223,35 @@ def _phases(up: int) -> npt.NDArray[np.float32]:
 
 def true_peak_dbtp(samples: Samples, ceiling_dbtp: float) -> float:
     """4x-oversampled peak, looked for only around samples near the ceiling (between
-    samples a band-limited signal rises far less than TRUE_PEAK_WINDOW_DB above them)."""
+    samples a band-limited signal rises far less than TRUE_PEAK_WINDOW_DB above them).
+
+    Block by block, so no episode-sized temporaries are made (their page faults cost
+    more than the arithmetic)."""
     if samples.size == 0:
         return float("-inf")
-    magnitude = np.abs(samples)
-    peak = float(magnitude.max())
     threshold = np.float32(10 ** ((ceiling_dbtp - TRUE_PEAK_WINDOW_DB) / 20))
-    near = magnitude > threshold
-    near[:-1] |= near[1:]  # the intervals either side of a loud sample
-    near[1:] |= near[:-1].copy()
     phases = _phases(4)
     length = phases.shape[0]
     delay = length // 2  # the filter's centre: output m covers input m - delay
-    padded = np.concatenate((np.zeros(length, np.float32), samples, np.zeros(length, np.float32)))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, length)
-    where = np.flatnonzero(near) + delay + 1
-    for i in range(0, where.size, 1 << 20):
-        values = windows[where[i : i + (1 << 20)]] @ phases
+    peak = 0.0
+    for begin in range(0, samples.size, CHUNK):
+        end = min(samples.size, begin + CHUNK)
+        magnitude = np.abs(samples[begin:end])
+        peak = max(peak, float(magnitude.max()))
+        loud = np.flatnonzero(magnitude > threshold)
+        if loud.size == 0:
+            continue
+        # The intervals either side of a loud sample: samples i-1, i, i+1 (in the signal).
+        near = np.unique(np.concatenate((loud - 1, loud, loud + 1))) + begin
+        near = near[(near >= 0) & (near < samples.size)]
+        # The signal from begin - length to end + length, zero outside it.
+        low, high = begin - length, end + length
+        local = np.zeros(high - low, np.float32)
+        local[max(0, low) - low : min(samples.size, high) - low] = samples[
+            max(0, low) : min(samples.size, high)
+        ]
+        windows = np.lib.stride_tricks.sliding_window_view(local, length)
+        values = windows[near - begin + delay + 1] @ phases
         peak = max(peak, float(np.abs(values).max()))
     return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")
 

@@ -98,10 +98,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
             assert put.status_code == 200, put.text
         for number, article in enumerate(SHORT):
             assert client.put(f"/v1/articles/short-{number}", json=article).status_code == 200
+        # Every story must be rendered (and its pieces cached) before the build, or the build
+        # would synthesise what the service had not finished: wait, and say so if it never is.
         for article_id in [p.stem for p in examples] + ["short-0", "short-1"]:
-            for _ in range(600):
-                if client.get(f"/v1/articles/{article_id}").json()["status"] == "ready":
-                    break
+            deadline = time.monotonic() + 180
+            while client.get(f"/v1/articles/{article_id}").json()["status"] != "ready":
+                assert time.monotonic() < deadline, f"{article_id} was not rendered in 180 s"
                 time.sleep(0.05)
     # The service is stopped: build on the same data dir, as the CLI would.
     feed = replace(
@@ -283,3 +285,17 @@ def test_encoding_in_two_processes_keeps_every_sample_in_place() -> None:
     # After the split the audio sits at the same samples as in one stream.
     later = slice(RATE * 70, RATE * 80)
     assert np.abs(a[later] - b[later]).max() < 0.01
+
+
+def test_true_peak_block_by_block_finds_peaks_at_block_edges() -> None:
+    # Inter-sample peaks straddling the blocks' edges (and the signal's ends) are found.
+    chunk = podcast_audio.CHUNK
+    rng = np.random.default_rng(7)
+    samples = (rng.standard_normal(chunk * 2 + chunk // 2) * 0.05).astype(np.float32)
+    for at in (0, chunk - 1, chunk, 2 * chunk - 2, samples.size - 1):
+        samples[at] = 0.8
+        if at + 1 < samples.size:
+            samples[at + 1] = 0.8  # two equal neighbours: the peak lies between them
+    peak = podcast_audio.true_peak_dbtp(samples, -1.0)
+    assert abs(peak - audio.true_peak_dbtp(samples)) <= 0.01
+    assert peak > 20 * np.log10(0.8) + 0.1
