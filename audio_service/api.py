@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         responses={422: {"model": ErrorBody, "description": "Invalid input"}},
     )
     audio = AudioResponses(settings)
+    player_page = resources.files("audio_service").joinpath("player/player.html").read_text("utf-8")
 
     @app.exception_handler(AudioServiceError)
     async def on_service_error(request: Request, exc: AudioServiceError) -> JSONResponse:
@@ -269,8 +270,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     )
     async def player(article_id: ArticleId, svc: ServiceDep) -> HTMLResponse:
         svc.get(article_id)
-        page = resources.files("audio_service").joinpath("player/player.html").read_text("utf-8")
-        return HTMLResponse(page, headers={"Cache-Control": "public, max-age=300"})
+        return HTMLResponse(player_page, headers={"Cache-Control": "public, max-age=300"})
 
     @app.api_route(
         "/v1/audio/{digest}.mp3",

@@ -62,14 +62,7 @@ def _voice_for(
 
 def _renderer(settings: Settings, engines: list[str]) -> Renderer:
     pool = SynthPool(settings.workers, settings.synth_timeout_s, ENGINES, warm=engines)
-    return Renderer(
-        pool,
-        Scripter(*settings.lexicon_dirs),
-        settings.audio,
-        publisher=settings.publisher,
-        calibration_file=settings.data_dir / "calibration.json",
-        pieces=settings.piece_cache(),
-    )
+    return Renderer.for_settings(pool, settings)
 
 
 def render_file(

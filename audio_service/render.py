@@ -14,6 +14,7 @@ from typing import Protocol
 from audio_service import audio
 from audio_service.article import Article
 from audio_service.audio import AudioSettings
+from audio_service.config import Settings
 from audio_service.engines.pool import SynthPool
 from audio_service.errors import ArticleError
 from audio_service.mp3 import Tags, id3_bytes
@@ -62,6 +63,19 @@ class Renderer:
         self.publisher = publisher
         self._calibration_file = calibration_file
         self._gains: dict[str, float] = {}
+
+    @classmethod
+    def for_settings(cls, pool: SynthPool, settings: Settings) -> Renderer:
+        """The renderer as the service and CLI run it: lexicons, publisher, calibration file
+        and segment cache all from the settings."""
+        return cls(
+            pool,
+            Scripter(*settings.lexicon_dirs),
+            settings.audio,
+            publisher=settings.publisher,
+            calibration_file=settings.data_dir / "calibration.json",
+            pieces=settings.piece_cache(),
+        )
 
     def cache_inputs(
         self, article: Article, voice: VoiceDef, article_id: str = ""

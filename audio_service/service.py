@@ -23,7 +23,6 @@ from audio_service.index import ArticleRow, Index
 from audio_service.jobs import LiveRender, RenderQueue
 from audio_service.metrics import Metrics
 from audio_service.render import Renderer
-from audio_service.script import Scripter
 from audio_service.voices import VoiceDef, load_voices, pick_voice
 
 log = logging.getLogger(__name__)
@@ -63,15 +62,8 @@ class Service:
         self.index = Index(settings.data_dir / "index.sqlite3")
         engines = sorted({v.engine for v in self.voices.values()} & set(ENGINES))
         self.pool = SynthPool(settings.workers, settings.synth_timeout_s, ENGINES, warm=engines)
-        self.scripter = Scripter(*settings.lexicon_dirs)
-        self.renderer = Renderer(
-            self.pool,
-            self.scripter,
-            settings.audio,
-            publisher=settings.publisher,
-            calibration_file=settings.data_dir / "calibration.json",
-            pieces=settings.piece_cache(),
-        )
+        self.renderer = Renderer.for_settings(self.pool, settings)
+        self.scripter = self.renderer.scripter
         self.queue = RenderQueue(
             self.renderer,
             self.store,

@@ -38,7 +38,6 @@ def main() -> None:
     from audio_service.podcast_audio import resample
     from audio_service.podcast_feed import Story, load_feed
     from audio_service.render import Renderer
-    from audio_service.script import Scripter
     from audio_service.voices import load_voices
 
     examples = [
@@ -61,13 +60,7 @@ def main() -> None:
         settings = Settings(data_dir=data_dir, workers=2)
         voice = load_voices(settings.voices_dir)[feed.voice]
         with SynthPool(2, 30, ENGINES, warm=["espeak"]) as pool:
-            renderer = Renderer(
-                pool,
-                Scripter(*settings.lexicon_dirs),
-                settings.audio,
-                calibration_file=data_dir / "calibration.json",
-                pieces=settings.piece_cache(),
-            )
+            renderer = Renderer.for_settings(pool, settings)
             story_mp3: list[tuple[bytes, int]] = []
             started = time.perf_counter()
             for story in stories:

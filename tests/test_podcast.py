@@ -35,7 +35,6 @@ from audio_service.podcast_feed import (
     select_stories,
 )
 from audio_service.render import Renderer
-from audio_service.script import Scripter
 from audio_service.timings import Timings
 from audio_service.voices import load_voices
 from tests.conftest import EXAMPLES, REPO, decode_mp3
@@ -116,13 +115,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     voices = load_voices(settings.voices_dir)
     index = Index(data_dir / "index.sqlite3")
     with SynthPool(2, 30, ENGINES, warm=["espeak"]) as pool:
-        renderer = Renderer(
-            pool,
-            Scripter(*settings.lexicon_dirs),
-            settings.audio,
-            calibration_file=data_dir / "calibration.json",
-            pieces=settings.piece_cache(),
-        )
+        renderer = Renderer.for_settings(pool, settings)
         builder = EpisodeBuilder(renderer, AudioStore(data_dir), data_dir)
         stories = select_stories(feed, DAY, index)
         voice = voices[feed.voice]
