@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -41,6 +43,22 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
 
 
 DIGEST_LEN = 64
+STALE_TEMP_S = 6 * 3600  # a temp file untouched this long has no live writer
+_HOST_TAG = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _writer_gone(name: str) -> bool:
+    """True when `name` is a partial render of a process on this host that has ended."""
+    parts = name.split(".")
+    if len(parts) < 4 or parts[1] != _HOST_TAG or not parts[2].isdigit():
+        return False
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def is_digest(value: str) -> bool:
@@ -93,12 +111,19 @@ class AudioStore:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
 
     def clean_temp(self) -> int:
-        """Remove what a crash left half-written; never reachable, but it takes space."""
+        """Remove what a crash left half-written; never reachable, but it takes space.
+
+        Other processes (workers) may be writing here right now, so only files of a process
+        on this host that no longer runs go at once; anything else only once it is stale.
+        """
         removed = 0
-        for stray in [*self.tmp_dir.glob("*"), *self.audio_dir.glob(f"*/{TEMP_PREFIX}*")]:
+        now = time.time()
+        strays = [*self.tmp_dir.glob("*"), *self.audio_dir.glob(f"*/{TEMP_PREFIX}*")]
+        for stray in strays:
             with contextlib.suppress(OSError):
-                stray.unlink()
-                removed += 1
+                if _writer_gone(stray.name) or now - stray.stat().st_mtime > STALE_TEMP_S:
+                    stray.unlink()
+                    removed += 1
         return removed
 
     def path(self, digest: str) -> Path:
@@ -113,7 +138,9 @@ class AudioStore:
         return is_digest(digest) and self.path(digest).is_file()
 
     def begin(self, key: str) -> PartialAudio:
-        fd, name = tempfile.mkstemp(prefix=f"{key[:16]}-", suffix=".part", dir=self.tmp_dir)
+        # The name says which process writes it, so clean_temp can tell a live file.
+        prefix = f"{key[:16]}.{_HOST_TAG}.{os.getpid()}."
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=self.tmp_dir)
         os.close(fd)
         return PartialAudio(Path(name))
 

@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     api_key: str = Field("", description="When set, write endpoints need this key")
+    queue_url: str = Field(
+        "", description="Job queue: empty = SQLite in the data folder; redis://host:6379/0"
+    )
+    embedded_worker: bool = Field(True, description="`serve` also runs queued jobs")
+    job_threads: int = Field(2, ge=1, le=32, description="Queue jobs one process runs at once")
+    lease_s: float = Field(30.0, ge=2, description="A render silent this long is taken back")
+    job_retries: int = Field(3, ge=0, le=20, description="Retries of a failed render or webhook")
+    webhook_secret: str = Field("", description="HMAC key that signs batch webhooks")
+    public_url: str = Field("", description="Base URL put in webhooks (else relative URLs)")
 
     @property
     def lexicon_dirs(self) -> tuple[Path, Path]:

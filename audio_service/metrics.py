@@ -33,6 +33,25 @@ class Metrics:
             "audio_service_evictions", "Stored renders evicted for space", registry=r
         )
 
+        self.jobs = Counter(
+            "audio_service_jobs", "Queue jobs finished", ["kind", "outcome"], registry=r
+        )
+        self.job_seconds = Histogram(
+            "audio_service_job_seconds",
+            "Wall time of queue jobs",
+            ["kind"],
+            buckets=(0.01, 0.05, 0.25, 1, 2, 5, 10, 30, 60, 120, 300, 900),
+            registry=r,
+        )
+        self.job_queue_depth = Gauge(
+            "audio_service_job_queue_depth",
+            "Jobs waiting in the shared job queue (retries scheduled later included)",
+            registry=r,
+        )
+        self.jobs_by_state = Gauge(
+            "audio_service_ledger_jobs", "Render jobs in the ledger by state", ["state"], registry=r
+        )
+
     def render_done(self, voice: str, seconds: float, ok: bool) -> None:
         self.renders.labels(voice, "ok" if ok else "failed").inc()
         if ok:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, replace
@@ -18,12 +19,15 @@ from audio_service.cache import AudioStore
 from audio_service.config import Settings
 from audio_service.engines import ENGINES, usable_voices
 from audio_service.engines.pool import SynthPool
-from audio_service.errors import InputError, NotFoundError
+from audio_service.errors import NotFoundError
 from audio_service.index import ArticleRow, Index
+from audio_service.jobqueue import JobQueue, job_log
 from audio_service.jobs import LiveRender, RenderQueue
+from audio_service.ledger import Ledger, new_owner
 from audio_service.metrics import Metrics
 from audio_service.render import Renderer
 from audio_service.voices import VoiceDef, load_voices, pick_voice
+from audio_service.webhooks import WebhookError, backoff_s, deliver, event_body
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ def article_from_json(data: str) -> Article:
 class Service:
     """Owns the pool, renderer, store, index and queue of one running service."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, workers: int | None = None) -> None:
         self.settings = settings
         self.voices, self.default_voice = usable_voices(
             load_voices(settings.voices_dir), settings.default_voice
@@ -61,19 +65,32 @@ class Service:
             log.info("removed %d half-written files left by an earlier run", removed)
         self.index = Index(settings.data_dir / "index.sqlite3")
         engines = sorted({v.engine for v in self.voices.values()} & set(ENGINES))
-        self.pool = SynthPool(settings.workers, settings.synth_timeout_s, ENGINES, warm=engines)
+        self.pool = SynthPool(
+            workers or settings.workers, settings.synth_timeout_s, ENGINES, warm=engines
+        )
         self.renderer = Renderer.for_settings(self.pool, settings)
         self.scripter = self.renderer.scripter
+        self.ledger = Ledger(settings.data_dir / "index.sqlite3")
+        self.owner = new_owner()
+        self.jobs = JobQueue(settings, self.ledger)
         self.queue = RenderQueue(
             self.renderer,
             self.store,
             self.index,
+            self.ledger,
+            self.owner,
             concurrency=settings.render_concurrency,
             max_queued=settings.max_queued_renders,
+            lease_s=settings.lease_s,
             on_done=self._render_done,
+            retry=self._retry_later,
         )
         self._sending: Counter[str] = Counter()
         self._sending_lock = threading.Lock()
+        self.metrics.job_queue_depth.set_function(self._queue_depth)
+        self._stopping = threading.Event()
+        self._keeper = threading.Thread(target=self._keep, name="lease-keeper", daemon=True)
+        self._keeper.start()
 
     def warm_up(self) -> None:
         """Start engines and calibrate voices now, so the first listener does not wait."""
@@ -88,27 +105,86 @@ class Service:
             self.put_article(path.stem, article)
 
     def resume(self) -> int:
-        """Re-queue renders a stopped process left unfinished (their partial files are gone)."""
+        """Queue renders a stopped process left unfinished (their partial files are gone).
+
+        Jobs the ledger shows queued or running are left alone: the queue still holds them,
+        another process runs them, or the keeper takes them back when their lease runs out.
+        """
         resumed = 0
         for status in ("queued", "rendering"):
             for row in self.index.articles(status):
-                with contextlib.suppress(InputError):
-                    self.ensure_render(row)
+                job = self.ledger.job(row.render_key)
+                if job is not None and job.state in ("queued", "running"):
+                    continue
+                if self.jobs.enqueue_render(row.id, row.render_key):
                     resumed += 1
         return resumed
 
     def close(self) -> None:
         # Stopping the pool makes running renders fail fast; they are left queued for resume.
+        self._stopping.set()
+        self.jobs.stop()
         self.queue.close()
         self.pool.close()
         self.queue.join()
+        self._keeper.join(timeout=5)
+        self.ledger.close()
         self.index.close()
 
-    def _render_done(self, voice: str, seconds: float, ok: bool) -> None:
+    def _queue_depth(self) -> float:
+        try:
+            return float(self.jobs.depth())
+        except Exception:  # a scrape must not fail because the queue is unreachable
+            return float("nan")
+
+    def _keep(self) -> None:
+        """Heartbeat this process's leases; take back jobs whose process went away."""
+        interval = max(0.5, min(2.0, self.settings.lease_s / 3))
+        while not self._stopping.wait(interval):
+            try:
+                self.ledger.renew(self.owner, self.settings.lease_s)
+                if self.jobs.consuming:
+                    self.ledger.consuming(self.owner)
+                for job in self.ledger.stale():
+                    if job.owner != self.owner and self.ledger.take_back(job):
+                        job_log(
+                            kind="render",
+                            outcome="taken_back",
+                            key=job.render_key[:16],
+                            article=job.article_id,
+                            owner=job.owner,
+                            by=self.owner,
+                        )
+                        self.jobs.enqueue_render(job.article_id, job.render_key, dedupe=False)
+                for state, count in self.ledger.counts().items():
+                    self.metrics.jobs_by_state.labels(state).set(count)
+            except Exception:  # the keeper must outlive a locked or vanished database
+                log.exception("lease keeper: unexpected error; going on")
+
+    def _retry_later(self, key: str, article_id: str, attempts: int) -> bool:
+        """A render failed for a reason that may pass: try again later, with backoff."""
+        if attempts > self.settings.job_retries:
+            return False
+        delay = backoff_s(attempts)
+        job_log(
+            kind="render",
+            outcome="retry",
+            key=key[:16],
+            article=article_id,
+            attempt=attempts,
+            delay_s=delay,
+        )
+        self.jobs.enqueue_render(article_id, key, delay_s=delay)
+        return True
+
+    def _render_done(self, key: str, voice: str, seconds: float, ok: bool) -> None:
         self.metrics.render_done(voice, seconds, ok)
         self.metrics.queue_depth.set(self.queue.depth)
         if ok:
             self.evict()
+        job = self.ledger.job(key)
+        if ok or (job is not None and job.state == "failed"):
+            self.notify(key, "article.ready" if ok else "article.failed")
 
     # Articles
 
@@ -121,23 +197,34 @@ class Service:
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def put_article(self, article_id: str, article: Article) -> ArticleRow:
-        """Create or update; only changed content (or voice) leads to a new render."""
+        """Create or update; only changed content (or voice) leads to a new render, at once."""
+        row, current = self.record(article_id, article)
+        if not current:
+            self.ensure_render(row)
+        return self.get(article_id)
+
+    def record(self, article_id: str, article: Article) -> tuple[ArticleRow, bool]:
+        """Store the article's latest version; True when its audio is already current."""
         voice = self.voice_for(article)
         key = self.render_key(article, voice, article_id)
         current = self.index.article(article_id)
         if current is not None and current.render_key == key and current.status != "failed":
             self.metrics.cache.labels("hit").inc()
-            return current
+            if current.status == "ready" or self._live_elsewhere(key):
+                return current, current.status == "ready"
         stored = self.index.render(key)
         if stored is not None and self.store.exists(stored.digest):
             self.metrics.cache.labels("hit").inc()
             self.index.put_article(article_id, voice.id, article_to_json(article), key, "ready")
             self.index.publish(key, stored.digest, stored.duration_ms)
-            return self.get(article_id)
+            return self.get(article_id), True
         self.metrics.cache.labels("miss").inc()
         row = self.index.put_article(article_id, voice.id, article_to_json(article), key, "queued")
-        self.ensure_render(row)
-        return self.get(article_id)
+        return row, False
+
+    def _live_elsewhere(self, key: str) -> bool:
+        job = self.ledger.job(key)
+        return job is not None and job.state in ("queued", "running")
 
     def get(self, article_id: str) -> ArticleRow:
         row = self.index.article(article_id)
@@ -233,3 +320,114 @@ class Service:
         if total > budget:
             log.warning("audio store over budget (%d bytes) with only current audio left", total)
         return evicted
+
+    # Queue jobs (run by whichever process takes them: `serve`'s embedded worker or `worker`)
+
+    def start_jobs(self, threads: int | None = None) -> None:
+        self.jobs.start(threads or self.settings.job_threads, self.run_job, self.run_webhook)
+
+    def run_job(self, article_id: str, key: str) -> str:
+        """Render one article version unless it is current, superseded or rendered elsewhere."""
+        started = time.perf_counter()
+        outcome = self._render_job(article_id, key)
+        seconds = time.perf_counter() - started
+        self.metrics.jobs.labels("render", outcome).inc()
+        self.metrics.job_seconds.labels("render").observe(seconds)
+        job = self.ledger.job(key)
+        job_log(
+            kind="render",
+            outcome=outcome,
+            article=article_id,
+            key=key[:16],
+            seconds=round(seconds, 3),
+            attempts=job.attempts if job else 0,
+            error=job.error if job and outcome == "failed" else None,
+            worker=self.owner,
+        )
+        return outcome
+
+    def _render_job(self, article_id: str, key: str) -> str:
+        row = self.index.article(article_id)
+        if row is None or row.render_key != key:
+            # Deleted, or a newer version came in (it has a job of its own).
+            self.ledger.finish_unclaimed(key, "superseded")
+            return "superseded"
+        stored = self.index.render(key)
+        if stored is not None and self.store.exists(stored.digest):
+            if row.status != "ready":
+                self.index.publish(key, stored.digest, stored.duration_ms)
+            self.ledger.finish_unclaimed(key, "done")
+            return "current"
+        if row.status == "failed":
+            self.index.set_status(key, "queued")
+            row = self.get(article_id)
+        live: LiveRender | None = None
+        for _ in range(3):
+            live = self.ensure_render(row)
+            if live is None:
+                return "current"
+            live.done.wait()
+            if not live.remote:
+                break
+            if live.error is None:
+                return "elsewhere"  # another process rendered it
+            # The process that held it went away; it is ours to render if nobody took it.
+            row = self.get(article_id)
+        if live is None or live.error is None:
+            return "rendered"
+        job = self.ledger.job(key)
+        return "retrying" if job is not None and job.state == "queued" else "failed"
+
+    def notify(self, key: str, event: str) -> int:
+        """Queue the webhook of every batch waiting to hear about this render."""
+        notices = self.ledger.notices(key, event)
+        for notice in notices:
+            self.jobs.enqueue_webhook(notice.batch_id, notice.article_id, key, event, 1, 0)
+        return len(notices)
+
+    def run_webhook(
+        self, batch_id: str, article_id: str, key: str, event: str, attempt: int
+    ) -> str:
+        found = self.ledger.batch(batch_id)
+        url = found[0]["callback_url"] if found else None
+        if not url:
+            return "no callback"
+        row = self.index.article(article_id)
+        base = self.settings.public_url.rstrip("/")
+        payload = {
+            "batch_id": batch_id,
+            "article_id": article_id,
+            "status": "ready" if event == "article.ready" else "failed",
+            "audio_url": f"{base}/v1/articles/{article_id}/audio.mp3",
+            "digest": row.digest if row else None,
+            "duration_ms": row.duration_ms if row else None,
+            "error": row.error if row and event == "article.failed" else None,
+        }
+        body = event_body(
+            event, payload, event_id=f"{batch_id}:{article_id}:{event}", created=time.time()
+        )
+        try:
+            deliver(url, event, body, self.settings.webhook_secret)
+            outcome = "delivered"
+        except WebhookError as exc:
+            if exc.transient and attempt <= self.settings.job_retries:
+                delay = backoff_s(attempt)
+                self.jobs.enqueue_webhook(batch_id, article_id, key, event, attempt + 1, delay)
+                outcome = "retrying"
+            else:
+                outcome = "gave_up"
+            job_log(
+                kind="webhook",
+                outcome=outcome,
+                batch=batch_id,
+                article=article_id,
+                attempt=attempt,
+                error=str(exc),
+            )
+            self.metrics.jobs.labels("webhook", outcome).inc()
+            return outcome
+        job_log(
+            kind="webhook", outcome=outcome, batch=batch_id, article=article_id, attempt=attempt
+        )
+        self.metrics.jobs.labels("webhook", outcome).inc()
+        return outcome
