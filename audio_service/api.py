@@ -17,7 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from audio_service.api_audio import ERRORS, AudioResponses
-from audio_service.api_deps import WRITE, ServiceDep
+from audio_service.api_batches import router as batches_router
+from audio_service.api_deps import WRITE, ServiceDep, read_body
 from audio_service.api_lexicon import router as lexicon_router
 from audio_service.api_models import (
     ArticleIn,
@@ -124,6 +125,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         resumed = await asyncio.to_thread(service.resume)
         if resumed:
             log.info("resumed %d unfinished renders", resumed)
+        if settings.embedded_worker:
+            service.start_jobs()
         state["service"] = service
         app.state.service = service
         audio.bind(service)
@@ -205,7 +208,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             raise InputError(
                 f"unsupported Content-Type {media!r}; use one of {', '.join(_BODY_TYPES)}"
             )
-        data = await _read_body(request, settings.max_request_bytes)
+        data = await read_body(request, settings.max_request_bytes)
         article = await asyncio.to_thread(
             parse_article, data, fmt, max_chars=settings.max_article_chars
         )
@@ -335,19 +338,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
 
     app.include_router(lexicon_router)
     app.include_router(podcast_router)
+    app.include_router(batches_router)
 
     return audio.dispatcher(app)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ArticleTooLargeError(f"request body over the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ArticleTooLargeError(f"request body over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from audio_service.errors import OverloadedError, UnauthorizedError
+from audio_service.errors import ArticleTooLargeError, OverloadedError, UnauthorizedError
 from audio_service.service import Service
 
 
@@ -34,3 +34,18 @@ def require_key(request: Request) -> None:
 
 
 WRITE = Depends(require_key)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ArticleTooLargeError(f"request body over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ArticleTooLargeError(f"request body over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,4 +1,4 @@
-"""The `audio-service` command: render, preview, voices and demo."""
+"""The `audio-service` command: render, preview, voices, lexicon, podcast, batch, worker, serve."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from audio_service.article import Article, load_article, parse_article
 from audio_service.cache import atomic_write
+from audio_service.cli_batch import add_commands as add_batch_commands
 from audio_service.config import Settings
 from audio_service.engines import ENGINES, usable_voices
 from audio_service.engines.pool import SynthPool
@@ -238,6 +239,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_examples:
         overrides["examples"] = False
     settings = settings.model_copy(update=overrides)
+    # One JSON line per queue job, like `audio-service worker` prints.
+    logging.getLogger("audio_service.jobs").setLevel(logging.INFO)
     print(
         f"audio-service on http://{settings.host}:{settings.port}  "
         f"(API docs: /docs, example player: /v1/articles/council-budget/player)",
@@ -315,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-examples", action="store_true", help="do not add the bundled example articles"
     )
     serve.set_defaults(func=cmd_serve)
+
+    add_batch_commands(sub)
 
     demo = sub.add_parser("demo", help="render the bundled example articles to the data folder")
     demo.set_defaults(func=cmd_demo)
