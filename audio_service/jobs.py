@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from audio_service.article import Article
-from audio_service.cache import AudioStore
 from audio_service.errors import AudioServiceError, EngineError, OverloadedError
 from audio_service.index import Index
 from audio_service.ledger import Ledger
 from audio_service.render import Renderer
+from audio_service.storage import AudioStorage
 from audio_service.voices import VoiceDef
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class RenderQueue:
     def __init__(
         self,
         renderer: Renderer,
-        store: AudioStore,
+        store: AudioStorage,
         index: Index,
         ledger: Ledger,
         owner: str,

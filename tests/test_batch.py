@@ -96,13 +96,20 @@ def test_dry_run_estimates_and_records_nothing(tmp_path: Path) -> None:
     assert completions(data) == {}
 
 
-def test_queue_mode_without_a_worker_says_so(tmp_path: Path) -> None:
+def test_queued_jobs_wait_for_a_worker_and_survive_until_one_starts(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    write_folder(tmp_path / "articles", 2, broken=False)
+    ids = write_folder(tmp_path / "articles", 4, broken=False)
     result = run_batch(data, str(tmp_path / "articles"), "--no-wait")
     assert result.returncode == 0, result.stderr
     assert "no worker is running" in result.stdout
     assert ready_articles(data) == {}  # queued, not rendered
+    # The queue is a file in the data folder: a service started later runs the jobs.
+    with running_service(data):
+        deadline = time.monotonic() + 120
+        while sorted(ready_articles(data)) != ids:
+            assert time.monotonic() < deadline, ready_articles(data)
+            time.sleep(0.1)
+    assert set(completions(data).values()) == {1}
 
 
 @pytest.mark.parametrize(
