@@ -134,6 +134,7 @@ class JobQueue:
         self._threads.append(thread)
 
     def stop(self, timeout_s: float = 10) -> None:
+        """Take no new jobs; wait up to `timeout_s` for the running ones (0: do not wait)."""
         self._stop.set()
         deadline = time.monotonic() + timeout_s
         for thread in self._threads:

@@ -121,13 +121,17 @@ class Service:
         return resumed
 
     def close(self) -> None:
-        # Stopping the pool makes running renders fail fast; they are left queued for resume.
+        # Stopping the pool makes running renders fail fast; they go back on the shared queue
+        # (resume), where another worker, or this one's next start, takes them.
         self._stopping.set()
-        self.jobs.stop()
+        self.jobs.stop(timeout_s=0)
         self.queue.close()
         self.pool.close()
         self.queue.join()
+        self.jobs.stop(timeout_s=5)
         self._keeper.join(timeout=5)
+        with contextlib.suppress(Exception):  # a vanished queue server must not block the exit
+            self.resume()
         self.ledger.close()
         self.index.close()
 
@@ -376,7 +380,8 @@ class Service:
         if live is None or live.error is None:
             return "rendered"
         job = self.ledger.job(key)
-        return "retrying" if job is not None and job.state == "queued" else "failed"
+        state = job.state if job is not None else "failed"
+        return {"queued": "retrying", "stopped": "stopped"}.get(state, "failed")
 
     def notify(self, key: str, event: str) -> int:
         """Queue the webhook of every batch waiting to hear about this render."""
