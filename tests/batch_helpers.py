@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,3 +95,46 @@ def ready_articles(data_dir: Path) -> dict[str, str]:
 
 def audio_path(data_dir: Path, digest: str) -> Path:
     return data_dir / "audio" / digest[:2] / f"{digest}.mp3"
+
+
+def long_story(n: int) -> dict[str, Any]:
+    """A story of a few hundred words, so a render takes long enough to be cut in half."""
+    paragraphs = [
+        f"Paragraph {p} of report {n}: the ferry company said crossings on route {n} would "
+        f"run every {20 + p} minutes from Monday, after a survey of {100 + p * n} passengers "
+        "found that most wanted earlier sailings and fewer cancellations in bad weather."
+        for p in range(1, 7)
+    ]
+    return {"id": f"r{n:02d}", "title": f"Ferry timetable changes on route {n}", "body": paragraphs}
+
+
+def start_worker(data: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "audio_service", "worker", "--workers", "1", "--threads", "1"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def owner_of(log: Path) -> str:
+    deadline = time.monotonic() + 60
+    while True:
+        found = re.search(r"audio-service worker (\S+): running jobs", log.read_text())
+        if found:
+            return found.group(1)
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.1)
+
+
+def jobs_of(data: Path) -> list[tuple[str, str, str | None, int, int]]:
+    with sqlite3.connect(data / "index.sqlite3") as db:
+        return [
+            (str(k), str(s), o, int(a), int(c))
+            for k, s, o, a, c in db.execute(
+                "SELECT render_key, state, owner, attempts, completions FROM jobs"
+            )
+        ]

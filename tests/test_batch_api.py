@@ -125,9 +125,16 @@ def test_batch_of_articles_with_signed_webhooks(
         assert {e["type"] for e in events} == {"article.ready"}
         assert all(e["data"]["digest"] and e["data"]["duration_ms"] > 0 for e in events)
 
-        # The same articles again: all current, nothing queued, the webhook says ready again.
+        # The same articles again: all current, nothing queued.
         again = c.post("/v1/batches", json={"articles": articles[:5]}).json()
         assert again["counts"]["skipped"] == 5 and again["finished"]
+
+        metrics = c.get("/metrics").text
+        assert 'audio_service_jobs_total{kind="render",outcome="rendered"} 5.0' in metrics
+        assert 'audio_service_jobs_total{kind="webhook",outcome="retrying"} 1.0' in metrics
+        assert 'audio_service_jobs_total{kind="webhook",outcome="delivered"} 5.0' in metrics
+        assert 'audio_service_job_seconds_count{kind="render"} 5.0' in metrics
+        assert "audio_service_job_queue_depth 0.0" in metrics
 
 
 def test_batch_from_a_feed_url(service: ServiceProcess, receiver: tuple[Receiver, str]) -> None:
