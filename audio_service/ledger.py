@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from audio_service.sqlite_db import SqliteDb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -112,30 +112,11 @@ class Notice:
     callback_url: str
 
 
-class Ledger:
-    """Atomic claims on a shared SQLite file (WAL); every statement is its own transaction."""
+class Ledger(SqliteDb):
+    """Atomic claims on the shared index file; every statement is its own transaction."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def _run(self, sql: str, *args: Any) -> int:
-        with self._lock:
-            return self._db.execute(sql, args).rowcount
-
-    def _all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        with self._lock:
-            return list(self._db.execute(sql, args).fetchall())
+        super().__init__(path, _SCHEMA)
 
     # Jobs
 
@@ -143,16 +124,20 @@ class Ledger:
         rows = self._all("SELECT * FROM jobs WHERE render_key = ?", key)
         return JobRow(**dict(rows[0])) if rows else None
 
+    def _ensure(self, key: str, article_id: str, now: float) -> None:
+        # Under self._lock, by the caller.
+        self._db.execute(
+            """INSERT INTO jobs (render_key, article_id, state, enqueued)
+               VALUES (?, ?, 'new', ?) ON CONFLICT(render_key) DO NOTHING""",
+            (key, article_id, now),
+        )
+
     def enqueued(self, key: str, article_id: str) -> bool:
         """Record that a job for `key` is in the queue; False when it is already queued or
         running (so nobody enqueues the same key twice)."""
         now = time.time()
         with self._lock:
-            self._db.execute(
-                """INSERT INTO jobs (render_key, article_id, state, enqueued)
-                   VALUES (?, ?, 'new', ?) ON CONFLICT(render_key) DO NOTHING""",
-                (key, article_id, now),
-            )
+            self._ensure(key, article_id, now)
             cur = self._db.execute(
                 """UPDATE jobs SET state = 'queued', article_id = ?, enqueued = ?, error = NULL
                    WHERE render_key = ? AND state NOT IN ('queued', 'running')""",
@@ -176,11 +161,7 @@ class Ledger:
     def _claim(self, key: str, article_id: str, owner: str, lease_s: float) -> bool:
         now = time.time()
         with self._lock:
-            self._db.execute(
-                """INSERT INTO jobs (render_key, article_id, state, enqueued)
-                   VALUES (?, ?, 'new', ?) ON CONFLICT(render_key) DO NOTHING""",
-                (key, article_id, now),
-            )
+            self._ensure(key, article_id, now)
             cur = self._db.execute(
                 """UPDATE jobs SET state = 'running', owner = ?, lease_until = ?, started = ?,
                        attempts = attempts + 1, error = NULL, part_path = NULL, article_id = ?
