@@ -6,7 +6,6 @@ import hashlib
 import io
 import json
 import logging
-import subprocess
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,18 +17,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from audio_service import audio
 from audio_service.article import Article
 from audio_service.audio import AudioSettings, Samples
 from audio_service.cache import AudioStore, atomic_write
-from audio_service.errors import AudioError, ConfigError, NotFoundError
+from audio_service.errors import ConfigError, NotFoundError
 from audio_service.pieces import CODEC_DELAY, count_frames, samples_per_frame
-from audio_service.podcast_audio import (
-    encode_mp3_split,
-    normalise,
-    resample,
-    true_peak_dbtp,
-)
+from audio_service.podcast_audio import mix_bed, normalise, true_peak_dbtp
 from audio_service.podcast_chapters import (
     Chapter,
     Episode,
@@ -38,6 +31,7 @@ from audio_service.podcast_chapters import (
     episode_id3,
     to_srt,
 )
+from audio_service.podcast_codec import decode_mp3_into, encode_mp3_split, load_music, mp3_frames
 from audio_service.podcast_feed import (
     FeedDef,
     Story,
@@ -54,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # bump when assembly changes, so stored episodes are rebuilt
+FORMAT_VERSION = 3  # bump when assembly changes, so stored episodes are rebuilt
 GAP_MS = 500  # silence between the parts of an episode (after a story's own final pause)
 MUSIC_BELOW_SPEECH_LU = 4.0  # jingles sit a little under the speech
 
@@ -72,40 +66,76 @@ class EpisodeSettings:
 
 
 @dataclass
+class _Speech:
+    """A rendered MP3 and where its audio goes in the episode."""
+
+    start: int  # samples, at the episode rate
+    size: int
+    mp3: bytes
+
+
+@dataclass
 class _Timeline:
-    """PCM parts at the episode rate, with their spoken segments in episode time."""
+    """Where every part of an episode goes, at the episode rate, with its spoken segments
+    in episode time; the audio is put in place only when all of it is laid out."""
 
     rate: int
-    parts: list[Samples]
-    segments: list[TimedSegment]
+    segments: list[TimedSegment] = field(default_factory=list)
     position: int = 0  # samples so far
     silences: list[tuple[int, int]] = field(default_factory=list)  # where encoding may split
+    music: list[tuple[int, Samples]] = field(default_factory=list)
+    speech: list[_Speech] = field(default_factory=list)
 
     def ms(self, part_ms: int = 0) -> int:
         # The encoded episode decodes CODEC_DELAY samples late, like every LAME stream.
         return round((self.position + CODEC_DELAY) * 1000 / self.rate) + part_ms
 
-    def add(self, samples: Samples, timings: Timings | None = None) -> None:
-        if timings is not None:
-            base = self.ms()
-            for seg in timings.segments:
-                self.segments.append(
-                    replace(
-                        seg,
-                        index=len(self.segments),
-                        start_ms=base + seg.start_ms,
-                        end_ms=base + seg.end_ms,
-                        words=tuple(
-                            TimedWord(w.word, base + w.start_ms, base + w.end_ms) for w in seg.words
-                        ),
-                    )
+    def add_speech(self, mp3: bytes, frames: int, timings: Timings) -> None:
+        base = self.ms()
+        for seg in timings.segments:
+            self.segments.append(
+                replace(
+                    seg,
+                    index=len(self.segments),
+                    start_ms=base + seg.start_ms,
+                    end_ms=base + seg.end_ms,
+                    words=tuple(
+                        TimedWord(w.word, base + w.start_ms, base + w.end_ms) for w in seg.words
+                    ),
                 )
-        self.parts.append(samples)
+            )
+        source = timings.sample_rate_hz
+        size = -(-frames * samples_per_frame(source) * self.rate // source)
+        self.speech.append(_Speech(self.position, size, mp3))
+        self.position += size
+
+    def add_music(self, samples: Samples) -> None:
+        self.music.append((self.position, samples))
         self.position += samples.size
 
-    def pause(self, samples: Samples) -> None:
-        self.silences.append((self.position, self.position + samples.size))
-        self.add(samples)
+    def pause(self, size: int) -> None:
+        self.silences.append((self.position, self.position + size))
+        self.position += size
+
+    def foreground(self) -> list[tuple[int, int]]:
+        """Where speech or jingles play (a music bed ducks under them)."""
+        spans = [(s.start, s.start + s.size) for s in self.speech]
+        return sorted(spans + [(start, start + m.size) for start, m in self.music])
+
+    def audio(self) -> Samples:
+        """All of it in one buffer: zeros (the pauses cost nothing), the music copied in,
+        the speech decoded straight into place two stories at a time (ffmpeg processes)."""
+        out = np.zeros(self.position, np.float32)
+        for start, samples in self.music:
+            out[start : start + samples.size] = samples
+        with ThreadPoolExecutor(2) as pool:
+            jobs = [
+                pool.submit(decode_mp3_into, s.mp3, out[s.start : s.start + s.size], self.rate)
+                for s in self.speech
+            ]
+            for job in jobs:
+                job.result()
+        return out
 
 
 def _file_digest(path: Path | None) -> str:
@@ -115,35 +145,6 @@ def _file_digest(path: Path | None) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
-
-
-def _decode_mp3(data: bytes) -> Samples:
-    """MP3 bytes -> float samples at their own rate, with ffmpeg (frames decode exactly)."""
-    import imageio_ffmpeg
-
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "mp3", "-i", "pipe:0"]
-    command += ["-f", "s16le", "-ac", "1", "pipe:1"]
-    result = subprocess.run(command, input=data, capture_output=True, check=False)
-    if result.returncode != 0:
-        raise AudioError(f"ffmpeg could not decode MP3: {result.stderr.decode()[-500:]}")
-    return audio.to_float(result.stdout)
-
-
-def _load_music(path: Path, rate: int, lufs: float) -> Samples:
-    """Any file ffmpeg decodes, as mono at the episode rate, brought to a loudness."""
-    import imageio_ffmpeg
-    from pydub import AudioSegment
-
-    AudioSegment.converter = imageio_ffmpeg.get_ffmpeg_exe()
-    try:
-        segment = AudioSegment.from_file(path).set_channels(1).set_sample_width(2)
-    except Exception as exc:  # pydub raises CouldntDecodeError, OSError and others
-        raise AudioError(f"cannot decode music file {path}: {exc}") from exc
-    samples = resample(audio.to_float(segment.raw_data), segment.frame_rate, rate)
-    measured = audio.integrated_lufs(samples, rate)
-    if np.isfinite(measured):
-        samples = samples * np.float32(10 ** ((lufs - measured) / 20))
-    return audio.fade(samples, rate)
 
 
 class EpisodeBuilder:
@@ -198,29 +199,26 @@ class EpisodeBuilder:
             "stories": [
                 [s.id, self.renderer.cache_inputs(self._article(feed, s), voice)] for s in stories
             ],
-            "files": [_file_digest(p) for p in (*feed.music.values(), feed.cover_image)],
+            "files": [
+                _file_digest(p) for p in (*feed.music.values(), feed.bed_music, feed.cover_image)
+            ],
         }
         text = json.dumps(blob, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def _speeches(
         self, articles: Sequence[Article], voice: VoiceDef
-    ) -> list[tuple[Samples, Timings, int]]:
-        """Render each in turn through the renderer (cached pieces are reused); decode and
-        resample two at a time in threads (ffmpeg and scipy run outside the GIL)."""
-        to_hz = self.settings.sample_rate_hz
-
-        def decode(data: bytes, rate: int) -> Samples:
-            return resample(_decode_mp3(data), rate, to_hz)
-
-        with ThreadPoolExecutor(2) as pool:
-            jobs = []
-            for article in articles:
-                buffer = io.BytesIO()
-                result = self.renderer.render(article, voice, buffer)
-                rate = result.timings.sample_rate_hz
-                jobs.append((pool.submit(decode, buffer.getvalue(), rate), result))
-            return [(job.result(), r.timings, r.synthesized) for job, r in jobs]
+    ) -> list[tuple[bytes, int, Timings, int]]:
+        """Each rendered through the renderer (cached pieces are reused): its MP3, frames,
+        timings and how many segments were synthesised afresh."""
+        out = []
+        bitrate = self.renderer.settings.bitrate_kbps
+        for article in articles:
+            buffer = io.BytesIO()
+            result = self.renderer.render(article, voice, buffer)
+            data, rate = buffer.getvalue(), result.timings.sample_rate_hz
+            out.append((data, mp3_frames(data, bitrate, rate), result.timings, result.synthesized))
+        return out
 
     def build(
         self,
@@ -245,9 +243,11 @@ class EpisodeBuilder:
         rate = es.sample_rate_hz
         texts = self.texts(feed, day, stories)
         music_lufs = self.renderer.settings.loudness_lufs - MUSIC_BELOW_SPEECH_LU
-        music = {k: _load_music(p, rate, music_lufs) if p else None for k, p in feed.music.items()}
-        gap = audio.silence(GAP_MS, rate)
-        line = _Timeline(rate, [], [])
+        music = {k: load_music(p, rate, music_lufs) if p else None for k, p in feed.music.items()}
+        bed_lufs = self.renderer.settings.loudness_lufs + feed.bed_gain_db
+        bed = load_music(feed.bed_music, rate, bed_lufs) if feed.bed_music else None
+        gap = round(GAP_MS * rate / 1000)
+        line = _Timeline(rate)
         marks: list[tuple[str, str, str, int]] = []  # kind, title, story id, start ms
         made = 0
         started = time.perf_counter()
@@ -271,47 +271,47 @@ class EpisodeBuilder:
             nonlocal made
             if not text.strip():
                 return
-            samples, timings, synthesized = next(speeches)
+            mp3, frames, timings, synthesized = next(speeches)
             made += synthesized
             if kind:
                 # The intro chapter also holds the intro music: it starts the episode.
                 start = 0 if kind == "intro" else line.ms(timings.segments[0].start_ms)
                 marks.append((kind, title, story_id, start))
-            line.add(samples, timings)
+            line.add_speech(mp3, frames, timings)
             line.pause(gap)
 
         if music["intro"] is not None:
-            line.add(music["intro"])
+            line.add_music(music["intro"])
             line.pause(gap)
         speak(texts["intro"], "intro", "Introduction")
         for number, story in enumerate(stories):
             if number and music["transition"] is not None:
-                line.add(music["transition"])
+                line.add_music(music["transition"])
                 line.pause(gap)
             if number:
                 speak(texts["transition"], "")
-            samples, timings, synthesized = next(speeches)
+            mp3, frames, timings, synthesized = next(speeches)
             made += synthesized
             start = line.ms(timings.segments[0].start_ms)
             marks.append(("story", story.article.title or story.id, story.id, start))
-            line.add(samples, timings)
+            line.add_speech(mp3, frames, timings)
             line.pause(gap)
         speak(texts["outro"], "outro", "Goodbye")
         if music["outro"] is not None:
-            line.add(music["outro"])
+            line.add_music(music["outro"])
+        rendered = time.perf_counter()
+        pcm = line.audio()
+        if bed is not None:
+            mix_bed(pcm, bed, line.foreground(), feed.bed_duck_db, rate)
         assembled = time.perf_counter()
-        pcm, lufs = normalise(
-            np.concatenate(line.parts),
-            rate,
-            es.loudness_lufs,
-            es.true_peak_dbtp - es.peak_margin_db,
-        )
+        lufs = normalise(pcm, rate, es.loudness_lufs, es.true_peak_dbtp - es.peak_margin_db)
         peak = true_peak_dbtp(pcm, es.true_peak_dbtp)
         measured = time.perf_counter()
-        mp3 = AudioSettings(bitrate_kbps=es.bitrate_kbps, mp3_quality=es.mp3_quality)
-        frames = encode_mp3_split(pcm, rate, mp3, line.silences)
+        coding = AudioSettings(bitrate_kbps=es.bitrate_kbps, mp3_quality=es.mp3_quality)
+        encoded_mp3 = encode_mp3_split(pcm, rate, coding, line.silences)
+        del pcm  # hundreds of MB
         encoded = time.perf_counter()
-        n_frames = count_frames(frames, es.bitrate_kbps, rate)
+        n_frames = count_frames(encoded_mp3, es.bitrate_kbps, rate)
         duration_ms = round(n_frames * samples_per_frame(rate) * 1000 / rate)
         chapters = [
             Chapter(title, start, end, kind, story_id)
@@ -326,7 +326,7 @@ class EpisodeBuilder:
         partial = self.store.begin(key)
         try:
             partial.write(header)
-            partial.write(frames)
+            partial.write(encoded_mp3)
             digest = self.store.commit(partial, timings.to_json())
         except BaseException:
             self.store.abandon(partial)
@@ -338,7 +338,7 @@ class EpisodeBuilder:
             title=title,
             pub_date=datetime.combine(day, local, ZoneInfo(feed.timezone)).isoformat(),
             digest=digest,
-            size_bytes=len(header) + len(frames),
+            size_bytes=len(header) + len(encoded_mp3),
             duration_ms=duration_ms,
             inputs_key=key,
             loudness_lufs=round(lufs, 2),
@@ -349,7 +349,8 @@ class EpisodeBuilder:
         )
         self._write_sidecars(folder, episode, timings)
         self.stages = {
-            "render_decode_s": assembled - started,
+            "render_s": rendered - started,
+            "decode_s": assembled - rendered,
             "loudness_s": measured - assembled,
             "encode_s": encoded - measured,
             "store_s": time.perf_counter() - encoded,

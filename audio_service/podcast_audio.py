@@ -1,23 +1,19 @@
-"""Episode-length audio work, vectorised: BS.1770 loudness, sparse limiting, true peak, MP3."""
+"""Episode-length audio work, vectorised: BS.1770 loudness, levelling, true peak, music bed."""
 
 from __future__ import annotations
 
+import itertools
 import logging
-import multiprocessing
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from math import gcd
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal
+from scipy import ndimage, signal
 
 from audio_service import audio
-from audio_service.audio import AudioSettings, Samples
+from audio_service.audio import Samples
 from audio_service.errors import AudioError
-from audio_service.mp3 import Mp3Encoder
-from audio_service.pieces import count_frames, samples_per_frame
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +23,10 @@ LOUDNESS_PASSES = 6
 LOUDNESS_TOLERANCE_LU = 0.05  # on the probe; the whole may miss by twice that
 SETTLE_S = 0.2  # the K filter forgets its past within this (38 Hz pole: e^-48)
 TRUE_PEAK_WINDOW_DB = 3.0  # oversample only where sample peaks come this close to the ceiling
+BED_RAMP_MS = 150  # a music bed falls (and rises) over this
+BED_FADE_IN_MS, BED_FADE_OUT_MS = 2000, 3000  # and fades in and out at the episode's ends
 CHUNK = 1 << 18  # samples a block in whole-episode passes: temporaries stay small
-PARALLEL_MIN_S = 120.0  # shorter episodes are encoded in one go
 Energies = npt.NDArray[np.float64]
-Spans = list[tuple[int, int]]
-
-
-def resample(samples: Samples, from_hz: int, to_hz: int) -> Samples:
-    """Polyphase resampling in float32 (a quarter of float64's time, far below 16-bit noise)."""
-    if from_hz == to_hz:
-        return samples
-    g = gcd(from_hz, to_hz)
-    out = signal.resample_poly(samples.astype(np.float32), to_hz // g, from_hz // g)
-    return np.asarray(out, dtype=np.float32)
 
 
 def _k_weighting(rate: int) -> npt.NDArray[np.float32]:
@@ -66,20 +53,34 @@ def _sub_block(rate: int) -> int:
     return rate // 10  # gating blocks are 400 ms with 75% overlap: four 100 ms sub-blocks
 
 
-def sub_block_energies(samples: Samples, rate: int) -> Energies:
-    """Sum of squares of the K-weighted signal in each whole 100 ms sub-block."""
+def sub_block_energies(samples: Samples, rate: int, workers: int = 1) -> Energies:
+    """Sum of squares of the K-weighted signal in each whole 100 ms sub-block; in
+    `workers` threads (scipy filters outside the GIL), each from rest SETTLE_S early."""
+    count = samples.size // _sub_block(rate)
+    if workers <= 1 or count < workers * 100:
+        return _energies(samples, rate, 0, count)
+    bounds = [count * i // workers for i in range(workers + 1)]
+    with ThreadPoolExecutor(workers) as pool:
+        parts = pool.map(
+            lambda i: _energies(samples, rate, bounds[i], bounds[i + 1]), range(workers)
+        )
+        return np.concatenate(list(parts))
+
+
+def _energies(samples: Samples, rate: int, first: int, last: int) -> Energies:
     size = _sub_block(rate)
-    count = samples.size // size
     sos = _k_weighting(rate)
     state = np.zeros((sos.shape[0], 2), dtype=np.float32)
-    out = np.empty(count, dtype=np.float64)
+    if first:
+        lead = samples[max(0, first * size - round(SETTLE_S * rate)) : first * size]
+        state = signal.sosfilt(sos, lead, zi=state)[1]
+    out = np.empty(last - first, dtype=np.float64)
     step = 100  # sub-blocks a chunk: the filter's state carries over, results are unchanged
-    for first in range(0, count, step):
-        last = min(count, first + step)
-        chunk = samples[first * size : last * size].astype(np.float32)
-        weighted, state = signal.sosfilt(sos, chunk, zi=state)
-        squared = np.square(weighted, dtype=np.float32).reshape(last - first, size)
-        out[first:last] = squared.sum(axis=1, dtype=np.float64)
+    for at in range(first, last, step):
+        end = min(last, at + step)
+        weighted, state = signal.sosfilt(sos, samples[at * size : end * size], zi=state)
+        squared = np.square(weighted, dtype=np.float32).reshape(end - at, size)
+        out[at - first : end - first] = squared.sum(axis=1, dtype=np.float64)
     return out
 
 
@@ -104,54 +105,84 @@ def integrated_lufs(samples: Samples, rate: int) -> float:
     return lufs_from_energies(sub_block_energies(samples, rate), rate)
 
 
-def _over_spans(samples: Samples, threshold: float, rate: int) -> Spans:
-    """Stretches around every sample above the threshold, wide enough for the limiter's
-    look-ahead and release, so limiting each alone equals limiting the whole signal."""
-    limit = np.float32(threshold)
-    over = np.concatenate(
-        [
-            np.flatnonzero(np.abs(samples[i : i + CHUNK]) > limit) + i
-            for i in range(0, samples.size, CHUNK)
-        ]
-        or [np.zeros(0, np.intp)]
-    )
-    if over.size == 0:
-        return []
+def _reach(rate: int) -> int:
+    """Samples either side that `audio.limit` looks at (look-ahead and release windows)."""
     look = max(1, round(audio.LIMITER_LOOKAHEAD_MS * rate / 1000))
-    release = max(1, round(audio.LIMITER_RELEASE_MS * rate / 1000))
-    pad = 3 * look + release + 2
-    breaks = np.flatnonzero(np.diff(over) > 2 * pad)
-    starts = np.concatenate((over[:1], over[breaks + 1])) - pad
-    ends = np.concatenate((over[breaks], over[-1:])) + pad + 1
-    return [(max(0, int(s)), min(samples.size, int(e))) for s, e in zip(starts, ends, strict=True)]
+    return 3 * look + max(1, round(audio.LIMITER_RELEASE_MS * rate / 1000)) + 2
 
 
-def _gained(
-    samples: Samples, spans: Spans, gain: np.float32, ceiling_dbfs: float, rate: int
-) -> Samples:
-    out: Samples = samples * gain
-    for start, end in spans:
-        out[start:end] = audio.limit(out[start:end], ceiling_dbfs, rate)
+def _level(
+    samples: Samples,
+    lo: int,
+    hi: int,
+    gain: np.float32,
+    ceiling_dbfs: float,
+    rate: int,
+    *,
+    edges: tuple[Samples, Samples],
+    write: bool,
+) -> Energies:
+    """Gain and limiter over samples[lo:hi], chunk by chunk (written back in place when
+    `write`), and the K-weighted energy of each whole sub-block of the result.
+
+    `edges` are the input's samples just before lo and just after hi, copied before any
+    writing started: with them each chunk is limited as part of the whole signal.
+    """
+    size, pad = _sub_block(rate), _reach(rate)
+    sos = _k_weighting(rate)
+    left, right = edges
+    state = np.zeros((sos.shape[0], 2), np.float32)
+    if left.size:  # the filter settles on the gained input before lo
+        state = signal.sosfilt(sos, left[-round(SETTLE_S * rate) :] * gain, zi=state)[1]
+    out = np.empty((hi - lo) // size, np.float64)
+    step = 100 * size  # the filter's state carries over: results do not depend on it
+    for begin in range(lo, hi, step):
+        end = min(hi, begin + step)
+        after = samples[end : min(hi, end + pad)]  # never into another thread's stretch
+        if after.size < pad:
+            after = np.concatenate((after, right[: pad - after.size]))
+        source = np.concatenate((left, samples[begin:end], after)) * gain
+        limited = audio.limit(source, ceiling_dbfs, rate)[left.size : left.size + end - begin]
+        left = samples[end - pad : end].copy()  # before it is overwritten
+        if write:
+            samples[begin:end] = limited
+        weighted, state = signal.sosfilt(sos, limited, zi=state)
+        whole = (end - begin) // size
+        squared = np.square(weighted[: whole * size], dtype=np.float32).reshape(whole, size)
+        out[(begin - lo) // size : (begin - lo) // size + whole] = squared.sum(1, np.float64)
     return out
 
 
-def _update(energies: Energies, out: Samples, spans: Spans, rate: int) -> Energies:
-    """Recompute only the sub-blocks the limiter touched (and the K filter's ring after)."""
-    size, settle = _sub_block(rate), round(SETTLE_S * rate)
-    ranges: list[list[int]] = []
-    for start, end in spans:
-        first, last = start // size, min(energies.size, -(-(end + settle) // size))
-        if ranges and first <= ranges[-1][1]:
-            ranges[-1][1] = max(ranges[-1][1], last)
-        elif first < last:
-            ranges.append([first, last])
-    sos = _k_weighting(rate)
-    for first, last in ranges:
-        begin = max(0, first * size - settle)  # from rest: the filter settles before `first`
-        weighted = signal.sosfilt(sos, out[begin : last * size])[first * size - begin :]
-        squared = np.square(weighted, dtype=np.float32).reshape(last - first, size)
-        energies[first:last] = squared.sum(axis=1, dtype=np.float64)
-    return energies
+def level(
+    samples: Samples,
+    gain_db: float,
+    ceiling_dbfs: float,
+    rate: int,
+    *,
+    write: bool,
+    workers: int = 1,
+) -> float:
+    """Loudness (LUFS) of the signal with a gain and the limiter applied; applied IN PLACE
+    when `write` (an episode is hundreds of MB: no second copy), in `workers` threads
+    (scipy's filters and numpy run outside the GIL), each on its own stretch."""
+    size, pad = _sub_block(rate), _reach(rate)
+    count = samples.size // size
+    parts = 1 if count < workers * 100 else workers
+    bounds = [count * i // parts * size for i in range(parts)] + [samples.size]
+    lead = round(SETTLE_S * rate)
+    edges = [
+        (samples[max(0, lo - max(pad, lead)) : lo].copy(), samples[hi : hi + pad].copy())
+        for lo, hi in itertools.pairwise(bounds)
+    ]
+    gain = np.float32(10 ** (gain_db / 20))
+
+    def part(i: int) -> Energies:
+        lo, hi = bounds[i], bounds[i + 1]
+        return _level(samples, lo, hi, gain, ceiling_dbfs, rate, edges=edges[i], write=write)
+
+    with ThreadPoolExecutor(parts) as pool:
+        energies = np.concatenate(list(pool.map(part, range(parts))))
+    return lufs_from_energies(energies, rate)
 
 
 def _probe(samples: Samples, rate: int) -> Samples:
@@ -162,22 +193,12 @@ def _probe(samples: Samples, rate: int) -> Samples:
     return np.concatenate([samples[i : i + block] for i in range(0, samples.size, every)])
 
 
-def _apply(
-    samples: Samples, base: Energies, gain_db: float, ceiling_dbfs: float, rate: int
-) -> tuple[Samples, float]:
-    gain = np.float32(10 ** (gain_db / 20))
-    spans = _over_spans(samples, 10 ** (ceiling_dbfs / 20) / float(gain), rate)
-    out = _gained(samples, spans, gain, ceiling_dbfs, rate)
-    return out, lufs_from_energies(_update(base * float(gain) ** 2, out, spans, rate), rate)
-
-
 def _solve_gain(
     samples: Samples, rate: int, target_lufs: float, ceiling_dbfs: float
 ) -> tuple[float, float]:
     """Secant search for the gain whose limited result measures the target; and the slope
     (loudness gained per dB: well under 1 where the limiter takes much of it)."""
-    base = sub_block_energies(samples, rate)
-    measured = lufs_from_energies(base, rate)
+    measured = integrated_lufs(samples, rate)
     if not np.isfinite(measured):
         raise AudioError("episode is silent")
     gain, slope = 0.0, 1.0
@@ -185,30 +206,59 @@ def _solve_gain(
         if abs(target_lufs - measured) < LOUDNESS_TOLERANCE_LU:
             break
         step = (target_lufs - measured) / slope
-        _, now = _apply(samples, base, gain + step, ceiling_dbfs, rate)
+        now = level(samples, gain + step, ceiling_dbfs, rate, write=False, workers=2)
         slope = max(0.05, (now - measured) / step)
         gain, measured = gain + step, now
     return gain, slope
 
 
 def normalise(
-    samples: Samples, rate: int, target_lufs: float, ceiling_dbfs: float
-) -> tuple[Samples, float]:
-    """One gain for the whole episode and a limiter only where peaks pass the ceiling.
+    samples: Samples, rate: int, target_lufs: float, ceiling_dbfs: float, workers: int = 2
+) -> float:
+    """One gain for the whole episode and the limiter, IN PLACE; the loudness after.
 
     The gain is searched for on a probe of the episode (its loudness offset from the
-    whole allowed for), applied to all of it, and corrected once if the whole misses.
+    whole allowed for) and applied to all of it. Should the whole miss, a second, small
+    gain and the limiter again (the input is no longer there to start over from).
     """
-    base = sub_block_energies(samples, rate)
-    whole = lufs_from_energies(base, rate)
+    whole = lufs_from_energies(sub_block_energies(samples, rate, workers), rate)
+    if not np.isfinite(whole):
+        raise AudioError("episode is silent")
     probe = _probe(samples, rate)
     offset = integrated_lufs(probe, rate) - whole if probe.size < samples.size else 0.0
     gain, slope = _solve_gain(probe, rate, target_lufs + offset, ceiling_dbfs)
-    out, measured = _apply(samples, base, gain, ceiling_dbfs, rate)
+    measured = level(samples, gain, ceiling_dbfs, rate, write=True, workers=workers)
     if abs(target_lufs - measured) > LOUDNESS_TOLERANCE_LU * 2:
-        gain += (target_lufs - measured) / slope
-        out, measured = _apply(samples, base, gain, ceiling_dbfs, rate)
-    return out, measured
+        extra = (target_lufs - measured) / slope
+        measured = level(samples, extra, ceiling_dbfs, rate, write=True, workers=workers)
+    return measured
+
+
+def mix_bed(
+    out: Samples, bed: Samples, foreground: Sequence[tuple[int, int]], duck_db: float, rate: int
+) -> None:
+    """Add a music bed to `out` IN PLACE: looped to its length, faded in and out, and
+    `duck_db` lower wherever a foreground span (speech, jingles) plays; the bed has
+    finished falling when the foreground starts and starts rising when it ends."""
+    if bed.size == 0 or out.size == 0:
+        return
+    block = rate // 100  # the envelope, in 10 ms steps
+    count = -(-out.size // block)
+    active = np.zeros(count, np.uint8)
+    for start, end in foreground:
+        active[start // block : -(-end // block)] = 1
+    ramp = max(2, BED_RAMP_MS // 10)
+    active = ndimage.maximum_filter1d(active, size=ramp + 1)  # ramp / 2 either side
+    envelope = np.where(active > 0, np.float32(10 ** (-duck_db / 20)), np.float32(1))
+    envelope = ndimage.uniform_filter1d(envelope.astype(np.float32), size=ramp, mode="nearest")
+    steps = np.arange(count, dtype=np.float32)
+    envelope *= np.clip(steps / (BED_FADE_IN_MS // 10), 0, 1)
+    envelope *= np.clip((count - 1 - steps) / (BED_FADE_OUT_MS // 10), 0, 1)
+    centres = (np.arange(count) + 0.5) * block
+    for begin in range(0, out.size, CHUNK):
+        index = np.arange(begin, min(out.size, begin + CHUNK))
+        gain = np.interp(index, centres, envelope).astype(np.float32)
+        out[index[0] : index[-1] + 1] += bed[index % bed.size] * gain
 
 
 def _phases(up: int) -> npt.NDArray[np.float32]:
@@ -254,56 +304,3 @@ def true_peak_dbtp(samples: Samples, ceiling_dbtp: float) -> float:
         values = windows[near - begin + delay + 1] @ phases
         peak = max(peak, float(np.abs(values).max()))
     return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")
-
-
-def encode_mp3(samples: Samples, rate: int, settings: AudioSettings) -> bytes:
-    """The whole of `samples` as constant-bitrate frames (in a worker process, too)."""
-    encoder = Mp3Encoder(rate, settings)
-    step = rate * 10  # in blocks: one int16 copy of a long episode is large
-    frames = b"".join(encoder.encode(samples[i : i + step]) for i in range(0, samples.size, step))
-    return frames + encoder.flush()
-
-
-def encode_mp3_split(
-    samples: Samples, rate: int, settings: AudioSettings, silences: Sequence[tuple[int, int]]
-) -> bytes:
-    """Two halves encoded at once (here and in a worker process), split in a silence.
-
-    A LAME stream of n samples is ceil(n / frame) + 1 whole frames, so a first half of
-    whole frames ends exactly one frame late: dropping that frame's worth of silence from
-    the start of the second half keeps every later sample where one stream puts it. The
-    frame count is checked, and one stream is encoded if LAME ever pads otherwise.
-    """
-    frame = samples_per_frame(rate)
-    split = _split_point(samples.size, rate, frame, silences)
-    if split is None:
-        return encode_mp3(samples, rate, settings)
-    try:
-        # spawn: never fork a process that may hold threads or an engine
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            second = pool.submit(encode_mp3, samples[split + frame :], rate, settings)
-            first = encode_mp3(samples[:split], rate, settings)
-            rest = second.result()
-    except (BrokenProcessPool, OSError) as exc:
-        log.warning("MP3 worker failed (%s): encoding in one process", exc)
-        return encode_mp3(samples, rate, settings)
-    if count_frames(first, settings.bitrate_kbps, rate) != split // frame + 1:
-        return encode_mp3(samples, rate, settings)
-    return first + rest
-
-
-def _split_point(
-    size: int, rate: int, frame: int, silences: Sequence[tuple[int, int]]
-) -> int | None:
-    """A frame boundary in the silence nearest the middle, a frame of silence after it."""
-    if size < PARALLEL_MIN_S * rate:
-        return None
-    margin = rate // 20  # keep well clear of the speech around the silence
-    best: int | None = None
-    for start, end in silences:
-        split = -(-(start + margin) // frame) * frame
-        if split + frame + margin <= end and (
-            best is None or abs(split - size // 2) < abs(best - size // 2)
-        ):
-            best = split
-    return best

@@ -26,6 +26,7 @@ ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 ORDERS = ("listed", "published", "published-desc")
 _FEED_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _MUSIC_SLOTS = ("intro", "transition", "outro")
+_BED_KEYS = ("bed", "bed_gain_db", "bed_duck_db")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class FeedDef:
     intro_music: Path | None = None
     transition_music: Path | None = None
     outro_music: Path | None = None
+    # A music bed under the whole episode: looped, faded in and out, `bed_gain_db` relative
+    # to the speech's loudness, and `bed_duck_db` lower still under speech and jingles.
+    bed_music: Path | None = None
+    bed_gain_db: float = -20.0
+    bed_duck_db: float = 12.0
     cover_image: Path | None = None  # written into each episode's ID3 tag (APIC)
     publish_time: str = "06:00"  # local time of the pubDate of each day's episode
     timezone: str = "UTC"
@@ -91,15 +97,21 @@ def _feed_from_dict(raw: dict[str, Any], base: Path, default_id: str) -> FeedDef
     stories = dict(raw.pop("stories", {}))
     texts = dict(raw.pop("texts", {}))
     music = dict(raw.pop("music", {}))
-    unknown = set(music) - set(_MUSIC_SLOTS)
+    unknown = set(music) - {*_MUSIC_SLOTS, *_BED_KEYS}
     if unknown:
-        raise ValueError(f"unknown [music] keys {sorted(unknown)}; known: {_MUSIC_SLOTS}")
+        known = (*_MUSIC_SLOTS, *_BED_KEYS)
+        raise ValueError(f"unknown [music] keys {sorted(unknown)}; known: {known}")
     fields: dict[str, Any] = {**raw, **stories, **texts}
     fields.setdefault("id", default_id)
     fields["articles"] = tuple(str(a) for a in fields.get("articles", ()))
     for slot in _MUSIC_SLOTS:
         if music.get(slot):
             fields[f"{slot}_music"] = base / str(music[slot])
+    if music.get("bed"):
+        fields["bed_music"] = base / str(music["bed"])
+    for key in ("bed_gain_db", "bed_duck_db"):
+        if key in music:
+            fields[key] = float(music[key])
     if fields.get("cover_image"):
         fields["cover_image"] = base / str(fields["cover_image"])
     feed = FeedDef(**fields)  # unknown keys: TypeError, reported with the file name

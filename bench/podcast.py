@@ -34,8 +34,8 @@ def main() -> None:
     from audio_service.engines import ENGINES
     from audio_service.engines.pool import SynthPool
     from audio_service.mp3 import Mp3Encoder
-    from audio_service.podcast import EpisodeBuilder, _decode_mp3
-    from audio_service.podcast_audio import resample
+    from audio_service.podcast import EpisodeBuilder
+    from audio_service.podcast_codec import decode_mp3, resample
     from audio_service.podcast_feed import Story, load_feed
     from audio_service.render import Renderer
     from audio_service.voices import load_voices
@@ -80,7 +80,7 @@ def main() -> None:
 
         es = builder.settings
         started = time.perf_counter()
-        decoded = [resample(_decode_mp3(data), rate, es.sample_rate_hz) for data, rate in story_mp3]
+        decoded = [resample(decode_mp3(data), rate, es.sample_rate_hz) for data, rate in story_mp3]
         decode_s = time.perf_counter() - started
         joined = np.concatenate(decoded)
         encoder = Mp3Encoder(
@@ -102,7 +102,8 @@ def main() -> None:
     print(f"first render of the stories (synthesis): {render_s:.2f} s")
     speed = audio_s / build_s
     print(f"episode build from cached stories:       {build_s:.2f} s ({speed:.0f}x real time)")
-    print(f"  render from cache + decode + resample:  {stages['render_decode_s']:.2f} s")
+    print(f"  render stories from the piece cache:    {stages['render_s']:.2f} s")
+    print(f"  decode + resample into place:           {stages['decode_s']:.2f} s")
     print(f"  loudness + true peak:                   {stages['loudness_s']:.2f} s")
     print(f"  MP3 encoding (44.1 kHz, 96 kbps):       {stages['encode_s']:.2f} s")
     print(f"  tags, store, sidecars:                  {stages['store_s']:.2f} s")

@@ -16,15 +16,16 @@ import httpx
 import numpy as np
 import pytest
 from mutagen.id3 import ID3
+from scipy import signal
 
-from audio_service import audio, podcast_audio
+from audio_service import audio, podcast_audio, podcast_codec
 from audio_service.audio import AudioSettings
 from audio_service.cache import AudioStore
 from audio_service.config import Settings
 from audio_service.engines import ENGINES
 from audio_service.engines.pool import SynthPool
 from audio_service.index import Index
-from audio_service.podcast import EpisodeBuilder, _decode_mp3
+from audio_service.podcast import EpisodeBuilder
 from audio_service.podcast_chapters import Episode
 from audio_service.podcast_feed import (
     FeedDef,
@@ -42,6 +43,7 @@ from tests.service_process import running_service
 
 DAY = date(2025, 2, 26)
 RATE = 44100
+BED_MARK_HZ = 12500.0
 SHORT = [
     {
         "title": "Library opens on Sundays",
@@ -65,14 +67,18 @@ class Built:
     again: Episode  # built a second time with unchanged inputs
     forced: Episode  # re-encoded from scratch
     forced_bytes: bytes
+    bed: Episode  # the same stories with a music bed under them
+    bed_path: Path
+    bed_rebuilt: Episode  # forced again: the same bytes
     timings: Timings
     data_dir: Path
     url: str  # the restarted service
 
 
-def _tone(path: Path, seconds: float, hz: float) -> None:
+def _tone(path: Path, seconds: float, *hz: float) -> None:
     t = np.arange(round(seconds * RATE)) / RATE
-    pcm = (0.3 * np.sin(2 * np.pi * hz * t) * 32767).astype("<i2")
+    chord = sum(np.sin(2 * np.pi * f * t) for f in hz) / len(hz)
+    pcm = (0.3 * chord * 32767).astype("<i2")
     with wave.open(str(path), "wb") as handle:
         handle.setnchannels(1)
         handle.setsampwidth(2)
@@ -86,6 +92,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     music = tmp_path_factory.mktemp("music")
     _tone(music / "intro.wav", 1.5, 440)
     _tone(music / "sting.wav", 0.5, 660)
+    # A bed: an A major chord with a high partial above the speech's band (the stories are
+    # 22.05 kHz speech: nothing above 11 kHz), so the bed alone can be measured under speech.
+    _tone(music / "bed.wav", 4.0, 220, 277.2, 329.6, BED_MARK_HZ)
     (music / "cover.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     examples = sorted(p for p in EXAMPLES.iterdir() if p.suffix in CONTENT_TYPES)
     with running_service(data_dir) as svc, httpx.Client(base_url=svc.url, timeout=60) as client:
@@ -125,13 +134,31 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         again = builder.build(feed, DAY, stories, voice)
         path.unlink()  # so the forced build must write the file anew
         forced = builder.build(feed, DAY, stories, voice, force=True)
+        bed_feed = replace(feed, id="daily-briefing-bed", bed_music=music / "bed.wav")
+        bed = builder.build(bed_feed, DAY, stories, voice)
+        bed_path = AudioStore(data_dir).path(bed.digest)
+        bed_path.unlink()
+        bed_rebuilt = builder.build(bed_feed, DAY, stories, voice, force=True)
     index.close()
     assert path.read_bytes() == first_bytes
     timings = Timings.from_dict(
         json.loads(AudioStore(data_dir).timings_path(episode.digest).read_text())
     )
     with running_service(data_dir) as svc:
-        yield Built(feed, episode, path, again, forced, first_bytes, timings, data_dir, svc.url)
+        yield Built(
+            feed,
+            episode,
+            path,
+            again,
+            forced,
+            first_bytes,
+            bed,
+            bed_path,
+            bed_rebuilt,
+            timings,
+            data_dir,
+            svc.url,
+        )
 
 
 def test_five_stories_and_only_the_new_texts_are_synthesised(built: Built) -> None:
@@ -268,11 +295,11 @@ def test_encoding_in_two_processes_keeps_every_sample_in_place() -> None:
     )
     tone[RATE * 64 : RATE * 66] = 0
     settings = AudioSettings(bitrate_kbps=96, mp3_quality=7)
-    whole = podcast_audio.encode_mp3(tone, RATE, settings)
-    split = podcast_audio.encode_mp3_split(tone, RATE, settings, [(RATE * 64, RATE * 66)])
+    whole = podcast_codec.encode_mp3(tone, RATE, settings)
+    split = podcast_codec.encode_mp3_split(tone, RATE, settings, [(RATE * 64, RATE * 66)])
     assert split != whole  # really split: LAME restarts in the silence
-    assert split == podcast_audio.encode_mp3_split(tone, RATE, settings, [(RATE * 64, RATE * 66)])
-    a, b = _decode_mp3(whole), _decode_mp3(split)
+    assert split == podcast_codec.encode_mp3_split(tone, RATE, settings, [(RATE * 64, RATE * 66)])
+    a, b = podcast_codec.decode_mp3(whole), podcast_codec.decode_mp3(split)
     assert a.size == b.size
     assert np.array_equal(a[: RATE * 64], b[: RATE * 64])
     # After the split the audio sits at the same samples as in one stream.
@@ -292,3 +319,52 @@ def test_true_peak_block_by_block_finds_peaks_at_block_edges() -> None:
     peak = podcast_audio.true_peak_dbtp(samples, -1.0)
     assert abs(peak - audio.true_peak_dbtp(samples)) <= 0.01
     assert peak > 20 * np.log10(0.8) + 0.1
+
+
+def _band_db(samples: np.ndarray, windows: list[tuple[int, int]]) -> float:
+    """RMS level (dBFS) above 11.5 kHz, where only the bed's high partial lives."""
+    sos = signal.butter(8, 11500, "highpass", fs=RATE, output="sos")
+    high = signal.sosfilt(sos, samples)
+    power = np.mean(np.concatenate([high[a:b] for a, b in windows]) ** 2)
+    return 10 * float(np.log10(power + 1e-20)) + 3.0  # +3: a sine's RMS to its peak level
+
+
+def test_music_bed_plays_in_the_gaps_and_ducks_under_speech(built: Built) -> None:
+    assert built.bed_rebuilt.digest == built.bed.digest  # deterministic
+    assert built.bed.digest != built.episode.digest
+    with_bed, without = decode_mp3(built.bed_path, RATE), decode_mp3(built.path, RATE)
+    assert abs(audio.integrated_lufs(with_bed, RATE) + 16) <= 1.0
+    assert audio.true_peak_dbtp(with_bed) <= -1.0
+    # The 500 ms gap before each story (the chapter starts ~75 ms into the story's audio),
+    # and the middle of every sentence of a second or more.
+    ms = RATE // 1000
+    gaps = [
+        ((c.start_ms - 380) * ms, (c.start_ms - 270) * ms)
+        for c in built.bed.chapters
+        if c.kind == "story"
+    ]
+    speech = [
+        ((s.start_ms + 200) * ms, (s.end_ms - 200) * ms)
+        for s in built.timings.segments
+        if s.end_ms - s.start_ms >= 1000
+    ]
+    assert len(gaps) == 5 and len(speech) > 20
+    in_gaps, under_speech = _band_db(with_bed, gaps), _band_db(with_bed, speech)
+    # Audible in the gaps: far above the same gaps without a bed (silence there).
+    assert in_gaps > _band_db(without, gaps) + 30
+    assert in_gaps > -60
+    # Ducked under speech by about bed_duck_db (12 dB), never more than the gap level.
+    assert in_gaps - under_speech >= built.feed.bed_duck_db - 3
+    assert under_speech > _band_db(without, speech) + 6  # still there, just lower
+
+
+def test_levelling_in_place_in_two_threads_equals_limiting_the_whole() -> None:
+    rng = np.random.default_rng(11)
+    t = np.arange(RATE * 40) / RATE
+    speechy = (0.4 * np.sin(2 * np.pi * 180 * t) * rng.random(t.size) ** 4).astype(np.float32)
+    ceiling = -2.2
+    whole = audio.limit(speechy * np.float32(10 ** (6 / 20)), ceiling, RATE)
+    levelled = speechy.copy()
+    lufs = podcast_audio.level(levelled, 6.0, ceiling, RATE, write=True, workers=2)
+    assert np.array_equal(levelled, whole)
+    assert abs(lufs - podcast_audio.integrated_lufs(whole, RATE)) < 0.01
