@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from huey import RedisHuey, SqliteHuey
+from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, TaskWrapper
 from huey.consumer import Scheduler, Worker
 
@@ -29,6 +29,7 @@ log = logging.getLogger("audio_service.jobs")
 
 RenderFn = Callable[[str, str], str]  # (article id, render key) -> outcome
 WebhookFn = Callable[[str, str, str, str, int], str]  # (batch, article, key, event, attempt)
+TickFn = Callable[[], object]  # once a minute in every consuming process
 IDLE_MAX_S = 0.5  # longest a SQLite consumer sleeps between looks at an empty queue
 
 
@@ -57,8 +58,10 @@ class JobQueue:
         self.huey = make_huey(settings)
         self._render_fn: RenderFn | None = None
         self._webhook_fn: WebhookFn | None = None
+        self._tick_fn: TickFn | None = None
         self._render: TaskWrapper = self.huey.task(name="render")(self._render_task)
         self._webhook: TaskWrapper = self.huey.task(name="webhook")(self._webhook_task)
+        self.huey.periodic_task(crontab(), name="minute")(self._tick_task)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -107,13 +110,18 @@ class JobQueue:
             raise RuntimeError("webhook task reached a process that does not run jobs")
         return self._webhook_fn(batch_id, article_id, key, event, attempt)
 
+    def _tick_task(self) -> None:
+        if self._tick_fn is not None:
+            self._tick_fn()
+
     @property
     def consuming(self) -> bool:
         return bool(self._threads) and not self._stop.is_set()
 
-    def start(self, threads: int, render: RenderFn, webhook: WebhookFn) -> None:
-        """Consume in this process: `threads` workers plus Huey's scheduler (for retries)."""
-        self._render_fn, self._webhook_fn = render, webhook
+    def start(self, threads: int, render: RenderFn, webhook: WebhookFn, tick: TickFn) -> None:
+        """Consume in this process: `threads` workers plus Huey's scheduler (retries later,
+        and the once-a-minute tick)."""
+        self._render_fn, self._webhook_fn, self._tick_fn = render, webhook, tick
         for n in range(threads):
             worker = Worker(self.huey, default_delay=0.05, max_delay=IDLE_MAX_S, backoff=1.5)
             self._spawn(f"job-worker-{n}", worker.loop)

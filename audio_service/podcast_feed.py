@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feedgen.ext.base import (  # type: ignore[import-untyped]
     BaseEntryExtension,
@@ -20,6 +21,7 @@ from audio_service.article import Article
 from audio_service.errors import ConfigError, NotFoundError
 from audio_service.index import Index
 from audio_service.podcast_chapters import Episode
+from audio_service.podcast_schedule import cron
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -67,6 +69,9 @@ class FeedDef:
     cover_image: Path | None = None  # written into each episode's ID3 tag (APIC)
     publish_time: str = "06:00"  # local time of the pubDate of each day's episode
     timezone: str = "UTC"
+    # Cron expression (minute hour day month weekday) in `timezone`: the running service
+    # builds the day's episode then; "" leaves building to cron or the API.
+    schedule: str = ""
 
     @property
     def music(self) -> dict[str, Path | None]:
@@ -122,6 +127,12 @@ def _feed_from_dict(raw: dict[str, Any], base: Path, default_id: str) -> FeedDef
     if not feed.articles and not feed.published_on_date:
         raise ValueError("list [stories] articles or set published_on_date = true")
     datetime.strptime(feed.publish_time, "%H:%M")  # ValueError when malformed
+    try:
+        ZoneInfo(feed.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {feed.timezone!r} (use e.g. Europe/London)") from None
+    if feed.schedule:
+        cron(feed.schedule)
     return feed
 
 

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -89,6 +90,7 @@ class Service:
         self._sending_lock = threading.Lock()
         self.metrics.job_queue_depth.set_function(self._queue_depth)
         self._stopping = threading.Event()
+        self._last_tick = datetime.now(UTC)
         self._keeper = threading.Thread(target=self._keep, name="lease-keeper", daemon=True)
         self._keeper.start()
 
@@ -328,7 +330,17 @@ class Service:
     # Queue jobs (run by whichever process takes them: `serve`'s embedded worker or `worker`)
 
     def start_jobs(self, threads: int | None = None) -> None:
-        self.jobs.start(threads or self.settings.job_threads, self.run_job, self.run_webhook)
+        self._last_tick = datetime.now(UTC)
+        threads = threads or self.settings.job_threads
+        self.jobs.start(threads, self.run_job, self.run_webhook, self.run_schedule)
+
+    def run_schedule(self) -> list[str]:
+        """Build the podcast episodes whose schedule came due since the last look."""
+        from audio_service.podcast_schedule import run_due
+
+        now = datetime.now(UTC)
+        since, self._last_tick = self._last_tick, now
+        return run_due(self, since, now)
 
     def run_job(self, article_id: str, key: str) -> str:
         """Render one article version unless it is current, superseded or rendered elsewhere."""
