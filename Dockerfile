@@ -1,4 +1,6 @@
-# audio-service: the HTTP service on its embedded defaults (SQLite index, local audio folder).
+# audio-service: the HTTP service on its embedded defaults (SQLite index and job queue, local
+# audio folder). The same image runs render workers: `docker run ... audio-service worker`
+# with AUDIO_SERVICE_QUEUE_URL=redis://... and the same volume mounted at /app/output.
 # Installs exactly what the README's set-up installs: the package from PyPI wheels, nothing
 # from apt (eSpeak NG comes from espeakng-loader, ffmpeg from imageio-ffmpeg).
 FROM python:3.11-slim
