@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from audio_service import batch
 from audio_service.article import Article
@@ -17,6 +23,7 @@ from audio_service.engines import ENGINES
 from audio_service.service import Service
 from tests.conftest import REPO
 from tests.flaky_engine import flaky
+from tests.http_server import serve
 
 ARTICLE = Article(
     title="Lifeboat crew called out twice in one night",
@@ -75,8 +82,23 @@ def test_a_failed_render_is_retried_and_succeeds(flaky_service: Service) -> None
 def test_a_render_that_keeps_failing_is_reported(flaky_service: Service) -> None:
     svc = flaky_service
     (svc.settings.data_dir.parent / "seen" / "always").touch()
-    batch_id = batch.submit(svc, [SourceItem("lifeboat", ARTICLE)], "test")
-    state = wait_finished(svc, batch_id, timeout_s=90)
+    received: list[dict[str, Any]] = []
+
+    async def hook(request: Request) -> Response:
+        received.append(json.loads(await request.body()))
+        return Response(status_code=204)
+
+    with serve(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as url:
+        batch_id = batch.submit(
+            svc, [SourceItem("lifeboat", ARTICLE)], "test", callback_url=f"{url}/hook"
+        )
+        state = wait_finished(svc, batch_id, timeout_s=90)
+        deadline = time.monotonic() + 10
+        while not received:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert [e["type"] for e in received] == ["article.failed"]
+    assert "the flaky engine is down" in received[0]["data"]["error"]
     assert state.counts["failed"] == 1
     item = state.items[0]
     assert item.error is not None and "the flaky engine is down" in item.error
