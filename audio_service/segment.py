@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from functools import cache
 
 import pysbd
 
@@ -77,10 +77,19 @@ def _identity(text: str) -> str:
     return text
 
 
-@cache
+_local = threading.local()
+
+
 def _segmenter() -> pysbd.Segmenter:
-    """Built once per process on first use: constructing one compiles many rules."""
-    return pysbd.Segmenter(language="en", clean=False)
+    """One per thread, built on first use (constructing one compiles many rules).
+
+    A Segmenter keeps the paragraph it is working on in itself and looks its sentences up
+    there, so one shared by two threads loses sentences (seen: renders running at once
+    dropped whole sentences from their audio)."""
+    segmenter: pysbd.Segmenter | None = getattr(_local, "segmenter", None)
+    if segmenter is None:
+        segmenter = _local.segmenter = pysbd.Segmenter(language="en", clean=False)
+    return segmenter
 
 
 def _break_word(word: str) -> str:
