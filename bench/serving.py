@@ -1,6 +1,6 @@
 """HTTP delivery benchmark: the audio app on uvicorn against nginx serving the same file.
 
-Run: .venv/bin/python bench/http.py [--seconds 10] [--rounds 3] [--connections 32]
+Run: .venv/bin/python bench/serving.py [--seconds 10] [--rounds 3] [--connections 32]
 Both servers get one worker process and run side by side; rounds alternate between them so
 other load on the machine hits both alike. Load: wrk with a Lua script asking for random 64 KiB
 ranges of a ~3 MB MP3-sized file (a bounded asyncio/httpx loop when wrk is missing); baseline:
@@ -245,13 +245,6 @@ def time_to_first_byte(port: int, path: str, rounds: int = 300) -> tuple[float, 
     return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
 
 
-def unshadow_stdlib_http() -> None:
-    """This file is named http.py, so its folder must leave sys.path before `import http`."""
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
-    sys.path.insert(0, str(REPO))
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its children (nginx's workers), from /proc."""
     try:
@@ -276,7 +269,7 @@ class Server:
 
 
 def main() -> None:
-    unshadow_stdlib_http()
+    sys.path.insert(0, str(REPO))
     if len(sys.argv) == 4 and sys.argv[1].startswith("--child="):
         kind, root, port = sys.argv[1].removeprefix("--child="), Path(sys.argv[2]), int(sys.argv[3])
         (serve_service if kind == "service" else serve_python)(root, port)
