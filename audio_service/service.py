@@ -31,6 +31,7 @@ from audio_service.voices import VoiceDef, load_voices, pick_voice
 from audio_service.webhooks import WebhookError, backoff_s, deliver, event_body
 
 log = logging.getLogger(__name__)
+JOB_STATES = ("queued", "running", "done", "failed", "stopped", "superseded")
 
 
 def example_paths() -> list[Path]:
@@ -162,8 +163,9 @@ class Service:
                             by=self.owner,
                         )
                         self.jobs.enqueue_render(job.article_id, job.render_key, dedupe=False)
-                for state, count in self.ledger.counts().items():
-                    self.metrics.jobs_by_state.labels(state).set(count)
+                counts = self.ledger.counts()
+                for state in {*JOB_STATES, *counts}:  # states that emptied must read 0
+                    self.metrics.jobs_by_state.labels(state).set(counts.get(state, 0))
             except Exception:  # the keeper must outlive a locked or vanished database
                 log.exception("lease keeper: unexpected error; going on")
 
