@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
 MAX_ARTICLES = 10_000
 BatchId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="As returned by POST")]
-Status = Literal["queued", "rendering", "ready", "skipped", "failed"]
+Status = Literal["queued", "rendering", "ready", "skipped", "superseded", "failed"]
 
 
 class BatchArticleIn(ArticleIn):
@@ -49,6 +49,7 @@ class Counts(BaseModel):
     rendering: int
     ready: int
     skipped: int = Field(description="Already current when the batch came in")
+    superseded: int = Field(description="A newer version came in before this one rendered")
     failed: int
 
 

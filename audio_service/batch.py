@@ -21,6 +21,8 @@ from audio_service.service import Service
 from audio_service.webhooks import backoff_s, validate_callback_url
 
 PAUSE_S_PER_PARAGRAPH = 0.6  # about what the script's pauses add, for estimates
+STATUSES = ("queued", "rendering", "ready", "skipped", "superseded", "failed")
+FINAL = ("ready", "skipped", "superseded", "failed")
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,11 @@ class BatchStatus:
     @property
     def counts(self) -> dict[str, int]:
         counts = Counter(item.status for item in self.items)
-        return {s: counts.get(s, 0) for s in ("queued", "rendering", "ready", "skipped", "failed")}
+        return {s: counts.get(s, 0) for s in STATUSES}
 
     @property
     def finished(self) -> bool:
-        return all(item.status in ("ready", "skipped", "failed") for item in self.items)
+        return all(item.status in FINAL for item in self.items)
 
 
 def estimate_seconds(article: Article, rate_wpm: int) -> float:

@@ -81,7 +81,7 @@ def _follow(svc: Service, batch_id: str, console: Console, local: bool, threads:
 
         def show(state: batch.BatchStatus) -> None:
             c = state.counts
-            done = c["ready"] + c["skipped"] + c["failed"]
+            done = sum(c[s] for s in batch.FINAL)
             minutes = (time.monotonic() - started) / 60
             rate = f"{(done - c['skipped']) / minutes:.0f} articles/min" if minutes > 0 else ""
             bar.update(task, completed=done, rate=rate)
@@ -101,9 +101,12 @@ def _follow(svc: Service, batch_id: str, console: Console, local: bool, threads:
 def _summary(console: Console, state: batch.BatchStatus, seconds: float) -> None:
     c = state.counts
     table = Table(title=f"batch {state.id} ({seconds:.1f} s)")
-    for name in ("rendered", "skipped", "failed"):
+    columns = {"rendered": c["ready"], "skipped": c["skipped"], "failed": c["failed"]}
+    if c["superseded"]:
+        columns["superseded"] = c["superseded"]
+    for name in columns:
         table.add_column(name, justify="right")
-    table.add_row(str(c["ready"]), str(c["skipped"]), str(c["failed"]))
+    table.add_row(*(str(n) for n in columns.values()))
     console.print(table)
     failed = [i for i in state.items if i.status == "failed"]
     if failed:

@@ -100,7 +100,7 @@ class JobRow:
 class BatchItem:
     article_id: str
     render_key: str | None
-    status: str  # queued, rendering, ready, skipped, failed
+    status: str  # queued, rendering, ready, skipped, superseded, failed
     error: str | None
     seconds_estimate: float | None
 
@@ -325,6 +325,8 @@ def _item(row: sqlite3.Row) -> BatchItem:
         status, error = "failed", row["job_error"]
     elif state == "running":
         status = "rendering"
+    elif state == "superseded":
+        status = "superseded"  # a newer version of the article came in (or it was deleted)
     else:
         status = "queued"
     return BatchItem(row["article_id"], row["render_key"], status, error, row["seconds_estimate"])

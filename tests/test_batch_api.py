@@ -105,6 +105,7 @@ def test_batch_of_articles_with_signed_webhooks(
             "rendering": 0,
             "ready": 5,
             "skipped": 0,
+            "superseded": 0,
             "failed": 1,
         }
         failed = [a for a in state["articles"] if a["status"] == "failed"]

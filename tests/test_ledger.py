@@ -103,3 +103,17 @@ def test_consumers_are_the_live_ones(tmp_path: Path) -> None:
     ledger.consuming(me)
     ledger.consuming(gone)
     assert ledger.consumers(within_s=10) == [me]
+
+
+def test_a_superseded_batch_item_counts_as_finished(tmp_path: Path) -> None:
+    from audio_service.index import Index
+
+    Index(tmp_path / "i.sqlite3").close()  # the batch view joins the index's renders table
+    ledger = Ledger(tmp_path / "i.sqlite3")
+    ledger.enqueued("old-key", "art")
+    ledger.add_batch("b1", "test", None, [("art", "old-key", "queued", None, 60.0)])
+    _, items = ledger.batch("b1")  # type: ignore[misc]
+    assert [i.status for i in items] == ["queued"]
+    ledger.finish_unclaimed("old-key", "superseded")
+    _, items = ledger.batch("b1")  # type: ignore[misc]
+    assert [i.status for i in items] == ["superseded"]
