@@ -234,11 +234,11 @@ class AudioResponses:
                 return None
             return f"{svc.store.audio_dir}/{digest[:2]}/{digest}.mp3", digest
 
-        def count(status: int, sent: int) -> None:
+        def count(method: str, status: int, sent: int) -> None:
             if self._svc is not None:
                 self._svc.metrics.bytes_served.inc(sent)
                 self._svc.metrics.requests.labels(
-                    "/v1/audio/{digest}.mp3", "GET", str(status)
+                    "/v1/audio/{digest}.mp3", method, str(status)
                 ).inc()
 
         fast = audio_asgi_app(resolve, IMMUTABLE, on_response=count)

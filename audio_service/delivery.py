@@ -287,7 +287,7 @@ def audio_asgi_app(
     *,
     prefix: str = "/v1/audio/",
     media_type: str = "audio/mpeg",
-    on_response: Callable[[int, int], None] | None = None,
+    on_response: Callable[[str, int, int], None] | None = None,
     open_files: int = 64,
 ) -> ASGIApp:
     """A bare ASGI app serving ``{prefix}{digest}.mp3``.
@@ -296,7 +296,7 @@ def audio_asgi_app(
     there is no such audio. It runs on every request, so keep it cheap: a str path built with an
     f-string (a pathlib join costs ~2 us here, 5% of a range request) and no stat of its own.
     `scope["path"]` must hold the full path, prefix included.
-    `on_response(status, body_bytes)` is called after each response, for metrics. Up to
+    `on_response(method, status, body_bytes)` is called after each response, for metrics. Up to
     `open_files` descriptors of hot files stay open between requests (see _OpenFiles).
     Unknown paths and digests are 404, other methods 405, storage errors 503 with Retry-After;
     all as JSON ``{"error": {"code", "message"}}``.
@@ -339,7 +339,7 @@ def audio_asgi_app(
                 status = 500
                 await _send_error(send, 500, _INTERNAL, head)
         if on_response is not None:
-            on_response(status, sent)
+            on_response(scope["method"], status, sent)
 
     return app
 

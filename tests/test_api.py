@@ -429,3 +429,12 @@ def test_the_neural_voice_streams_too(client: httpx.Client, tmp_path: Path) -> N
     assert decode_mp3(path).size / 22050 == pytest.approx(
         int(status["duration_ms"]) / 1000, abs=0.002
     )
+
+
+def test_head_on_immutable_audio_is_counted_as_head(client: httpx.Client) -> None:
+    client.put("/v1/articles/head-count", json=ARTICLE)
+    digest = wait_ready(client, "head-count", 60)["digest"]
+    assert client.head(f"/v1/audio/{digest}.mp3").status_code == 200
+    text = client.get("/metrics").text
+    line = 'audio_service_requests_total{method="HEAD",route="/v1/audio/{digest}.mp3",status="200"}'
+    assert line in text
