@@ -120,9 +120,11 @@ def submit(
         for article_id, key in to_queue:
             svc.jobs.enqueue_render(article_id, key)
     if callback_url:
-        for _, current_key, outcome, _, _ in rows:
+        for article_id, current_key, outcome, _, _ in rows:
             if current_key is not None and outcome == "skipped":
                 svc.notify(current_key, "article.ready")
+            elif outcome == "failed":  # unreadable: its callback says so at once
+                svc.jobs.enqueue_webhook(batch_id, article_id, "", "article.failed", 1, 0)
     return batch_id
 
 

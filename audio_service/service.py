@@ -409,9 +409,11 @@ class Service:
     ) -> str:
         found = self.ledger.batch(batch_id)
         url = found[0]["callback_url"] if found else None
-        if not url:
+        if not url or found is None:
             return "no callback"
-        row = self.index.article(article_id)
+        # An article that could not be read has no row (or an older one): say why it failed.
+        unread = next((i.error for i in found[1] if i.article_id == article_id and not key), None)
+        row = None if unread else self.index.article(article_id)
         base = self.settings.public_url.rstrip("/")
         payload = {
             "batch_id": batch_id,
@@ -420,7 +422,7 @@ class Service:
             "audio_url": f"{base}/v1/articles/{article_id}/audio.mp3",
             "digest": row.digest if row else None,
             "duration_ms": row.duration_ms if row else None,
-            "error": row.error if row and event == "article.failed" else None,
+            "error": unread or (row.error if row and event == "article.failed" else None),
         }
         body = event_body(
             event, payload, event_id=f"{batch_id}:{article_id}:{event}", created=time.time()

@@ -115,16 +115,19 @@ def test_batch_of_articles_with_signed_webhooks(
         only_failed = c.get(f"/v1/batches/{first['id']}", params={"status": "failed"}).json()
         assert [a["id"] for a in only_failed["articles"]] == ["api-empty"]
 
-        # Five ready events, each signed; the receiver's first 503 was retried with backoff.
+        # Five ready events and one failed, each signed; the receiver's first 503 was
+        # retried with backoff.
         deadline = time.monotonic() + 30
-        while len(recv.events) < 5:
+        while len(recv.events) < 6:
             assert time.monotonic() < deadline, recv.events
             time.sleep(0.1)
-        events = [e for e, _ in recv.events]
         assert all(ok for _, ok in recv.events)
+        events = [e for e, _ in recv.events if e["type"] == "article.ready"]
         assert sorted(e["data"]["article_id"] for e in events) == [f"api-{n}" for n in range(5)]
-        assert {e["type"] for e in events} == {"article.ready"}
         assert all(e["data"]["digest"] and e["data"]["duration_ms"] > 0 for e in events)
+        (failed_event,) = [e for e, _ in recv.events if e["type"] == "article.failed"]
+        assert failed_event["data"]["article_id"] == "api-empty"
+        assert "no speakable text" in failed_event["data"]["error"]
 
         # The same articles again: all current, nothing queued.
         again = c.post("/v1/batches", json={"articles": articles[:5]}).json()
@@ -133,7 +136,7 @@ def test_batch_of_articles_with_signed_webhooks(
         metrics = c.get("/metrics").text
         assert 'audio_service_jobs_total{kind="render",outcome="rendered"} 5.0' in metrics
         assert 'audio_service_jobs_total{kind="webhook",outcome="retrying"} 1.0' in metrics
-        assert 'audio_service_jobs_total{kind="webhook",outcome="delivered"} 5.0' in metrics
+        assert 'audio_service_jobs_total{kind="webhook",outcome="delivered"} 6.0' in metrics
         assert 'audio_service_job_seconds_count{kind="render"} 5.0' in metrics
         assert "audio_service_job_queue_depth 0.0" in metrics
 
