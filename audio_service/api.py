@@ -14,7 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp
+from starlette.routing import Match
+from starlette.types import ASGIApp, Scope
 
 from audio_service.api_audio import ERRORS, AudioResponses
 from audio_service.api_batches import router as batches_router
@@ -27,6 +28,7 @@ from audio_service.api_models import (
     ErrorBody,
     SpeechIn,
     VoiceOut,
+    json_error,
 )
 from audio_service.api_podcast import router as podcast_router
 from audio_service.article import parse_article
@@ -90,6 +92,20 @@ def _status_code(exc: AudioServiceError) -> int:
     return 500
 
 
+class VttResponse(PlainTextResponse):
+    media_type = "text/vtt"
+
+
+def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves at this path (for the Allow header of a 405)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def article_status(row: ArticleRow, base: str) -> ArticleStatus:
     root = f"{base}/v1/articles/{row.id}"
     return ArticleStatus(
@@ -140,7 +156,10 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         summary="Listen to this article: news articles as cached, seekable MP3 speech.",
         version="0.1.0",
         lifespan=lifespan,
-        responses={422: {"model": ErrorBody, "description": "Invalid input"}},
+        responses={
+            400: {"model": ErrorBody, "description": "Malformed request body (not JSON)"},
+            422: {"model": ErrorBody, "description": "Invalid input"},
+        },
     )
     audio = AudioResponses(settings)
     player_page = resources.files("audio_service").joinpath("player/player.html").read_text("utf-8")
@@ -165,8 +184,14 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+        codes = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed"}
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Each method is a route of its own, so Starlette names only one: list them all.
+            headers["Allow"] = ", ".join(_allowed_methods(app, request.scope))
+        return error(
+            exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), headers
+        )
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:
@@ -259,8 +284,11 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     @app.get(
         "/v1/articles/{article_id}/captions.vtt",
         summary="WebVTT captions of the audio",
-        response_class=PlainTextResponse,
-        responses=ERRORS["sidecar"],
+        response_class=VttResponse,
+        responses={
+            404: json_error(ERRORS["sidecar"][404]["description"]),
+            422: json_error("Invalid article id"),
+        },
     )
     async def captions(article_id: ArticleId, svc: ServiceDep) -> Response:
         return await audio.sidecar(svc, svc.get(article_id), vtt=True)
@@ -269,7 +297,10 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         "/v1/articles/{article_id}/player",
         response_class=HTMLResponse,
         summary="A small accessible player page for the article",
-        responses={404: {"model": ErrorBody, "description": "Unknown article"}},
+        responses={
+            404: json_error("Unknown article"),
+            422: json_error("Invalid article id"),
+        },
     )
     async def player(article_id: ArticleId, svc: ServiceDep) -> HTMLResponse:
         svc.get(article_id)

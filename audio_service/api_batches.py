@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -70,6 +70,41 @@ class BatchOut(BaseModel):
     articles: list[BatchItemOut]
 
 
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON Schema with its `$defs` written in place: a request body given through
+    openapi_extra sits inside the OpenAPI document, where "#/$defs/..." resolves to nothing."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+def _body_schema() -> dict[str, Any]:
+    """BatchIn as documented: exactly one of `articles` and `feed_url` (the API also takes an
+    explicit null for the other one, as absent)."""
+    schema = _inline(BatchIn.model_json_schema())
+    props = schema["properties"]
+    for name in ("articles", "feed_url"):
+        options = props[name].pop("anyOf")
+        props[name].update(next(o for o in options if o.get("type") != "null"))
+        props[name].pop("default", None)
+    schema["oneOf"] = [
+        {"required": ["articles"], "not": {"required": ["feed_url"]}},
+        {"required": ["feed_url"], "not": {"required": ["articles"]}},
+    ]
+    return schema
+
+
 def _out(state: batch.BatchStatus, only: str | None) -> BatchOut:
     items = [i for i in state.items if only is None or i.status == only]
     return BatchOut(
@@ -120,7 +155,7 @@ def _items(body: BatchIn, max_chars: int) -> tuple[list[SourceItem], str]:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": BatchIn.model_json_schema()}},
+            "content": {"application/json": {"schema": _body_schema()}},
         }
     },
     responses={

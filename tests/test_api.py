@@ -438,3 +438,25 @@ def test_head_on_immutable_audio_is_counted_as_head(client: httpx.Client) -> Non
     text = client.get("/metrics").text
     line = 'audio_service_requests_total{method="HEAD",route="/v1/audio/{digest}.mp3",status="200"}'
     assert line in text
+
+
+def test_405_lists_every_method_of_the_resource(client: httpx.Client) -> None:
+    reply = client.request("PATCH", "/v1/articles/some-id")
+    assert reply.status_code == 405
+    assert reply.headers["allow"] == "DELETE, GET, PUT"
+    assert reply.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_malformed_json_is_a_400_with_a_json_error(client: httpx.Client) -> None:
+    reply = client.put(
+        "/v1/lexicon/common/Wexcombe",
+        content=b"\xff{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error"]["code"] == "malformed_request"
+    spec = client.get("/openapi.json").json()
+    assert "400" in spec["paths"]["/v1/lexicon/{scope}/{word}"]["put"]["responses"]
+    captions = spec["paths"]["/v1/articles/{article_id}/captions.vtt"]["get"]["responses"]
+    assert "text/vtt" in captions["200"]["content"]
+    assert "application/json" in captions["404"]["content"]

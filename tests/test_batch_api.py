@@ -204,3 +204,8 @@ def test_openapi_documents_batches(service: ServiceProcess) -> None:
     post = spec["paths"]["/v1/batches"]["post"]
     assert {"202", "401", "413", "422"} <= set(post["responses"])
     assert "404" in spec["paths"]["/v1/batches/{batch_id}"]["get"]["responses"]
+    # Every reference in the document resolves inside it (a "#/$defs/..." one would not).
+    assert "#/$defs/" not in json.dumps(spec)
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["articles"]["items"]["properties"]["id"]["pattern"]
+    assert len(body["oneOf"]) == 2  # articles or feed_url
