@@ -137,7 +137,6 @@ class RenderQueue:
         self.ledger.set_part(job.key, self.owner, partial.path)
         job.started.set()
         self.index.set_status(job.key, "rendering")
-        ok = False
         state, error = "failed", None
         seconds = 0.0
         try:
@@ -147,7 +146,7 @@ class RenderQueue:
             self.index.add_render(job.key, digest, partial.size, result.timings.duration_ms)
             self.index.publish(job.key, digest, result.timings.duration_ms)
             job.digest, job.duration_ms = digest, result.timings.duration_ms
-            ok, state = True, "done"
+            state = "done"
         except Exception as exc:  # a render thread must never die silently
             self.store.abandon(partial)
             state, error = self._failed(job, exc, article_id)
@@ -157,13 +156,13 @@ class RenderQueue:
                 self._live.pop(job.key, None)
             job.done.set()
             if self._on_done is not None:
-                self._on_done(job.key, voice.id, seconds, ok)
+                self._on_done(job.key, voice.id, seconds, state == "done")
 
     def _failed(self, job: LiveRender, exc: Exception, article_id: str) -> tuple[str, str]:
         """Record why a render ended early; returns the ledger state and error."""
         job.transient = isinstance(exc, EngineError)
         if self._closing.is_set():
-            # Stopped by a shutdown: left queued, so the next start resumes it.
+            # Stopped by a shutdown: Service.close hands it back to the queue (resume).
             job.error = f"service stopped during the render ({type(exc).__name__})"
             self.index.set_status(job.key, "queued")
             return "stopped", job.error
