@@ -8,8 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from audio_service.audio import AudioSettings
-from audio_service.pieces import PieceCache
+from audio_service.audio.pcm import AudioSettings
+from audio_service.render.pieces import PieceCache
 
 _REPO = Path(__file__).resolve().parents[1]
 

@@ -148,9 +148,9 @@ def plain_loop(folder: Path, voice_id: str, data_dir: Path) -> tuple[Row, dict[s
     """
     from audio_service.article import load_article
     from audio_service.config import Settings
-    from audio_service.engines import ENGINES
     from audio_service.engines.pool import SynthPool
-    from audio_service.render import Renderer
+    from audio_service.engines.registry import ENGINES
+    from audio_service.render.renderer import Renderer
     from audio_service.voices import load_voices
 
     load = os.getloadavg()[0]
@@ -241,7 +241,7 @@ class Ledger:
 
 def ledger(data_dir: Path, reference: dict[str, int]) -> Ledger:
     """What the index and job ledger say about a finished batch."""
-    from audio_service.cache import AudioStore
+    from audio_service.store.local import AudioStore
     from audio_service.timings import Timings
 
     with sqlite3.connect(data_dir / "index.sqlite3") as db:

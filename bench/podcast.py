@@ -28,16 +28,16 @@ def main() -> None:
     import numpy as np
 
     from audio_service.article import Article, load_article
-    from audio_service.audio import AudioSettings
-    from audio_service.cache import AudioStore
+    from audio_service.audio.ffmpeg import decode_mp3, resample
+    from audio_service.audio.mp3 import Mp3Encoder
+    from audio_service.audio.pcm import AudioSettings
     from audio_service.config import Settings
-    from audio_service.engines import ENGINES
     from audio_service.engines.pool import SynthPool
-    from audio_service.mp3 import Mp3Encoder
-    from audio_service.podcast import EpisodeBuilder
-    from audio_service.podcast_codec import decode_mp3, resample
-    from audio_service.podcast_feed import Story, load_feed
-    from audio_service.render import Renderer
+    from audio_service.engines.registry import ENGINES
+    from audio_service.podcast.episode import EpisodeBuilder
+    from audio_service.podcast.feeds import Story, load_feed
+    from audio_service.render.renderer import Renderer
+    from audio_service.store.local import AudioStore
     from audio_service.voices import load_voices
 
     examples = [

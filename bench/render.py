@@ -62,13 +62,13 @@ def case(
     import numpy as np
 
     from audio_service.article import Article, parse_text
+    from audio_service.audio.mp3 import Mp3Encoder
     from audio_service.config import Settings
-    from audio_service.engines import ENGINES
     from audio_service.engines.pool import SynthPool
-    from audio_service.mp3 import Mp3Encoder
-    from audio_service.pieces import PieceCache
-    from audio_service.render import Renderer
-    from audio_service.script import Scripter
+    from audio_service.engines.registry import ENGINES
+    from audio_service.render.pieces import PieceCache
+    from audio_service.render.renderer import Renderer
+    from audio_service.render.script import Scripter
     from audio_service.voices import load_voices
 
     settings = Settings(data_dir=Path("/tmp/audio-service-bench"))

@@ -91,8 +91,8 @@ def serve_service(root: Path, port: int) -> None:
     `audio-service serve` runs it; ROOT is its audio folder, so the data dir is its parent."""
     import uvicorn
 
-    from audio_service.api import create_app
     from audio_service.config import Settings
+    from audio_service.http.app import create_app
 
     settings = Settings(data_dir=root.parent, examples=False, workers=2)
     uvicorn.run(

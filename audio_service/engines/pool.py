@@ -78,7 +78,7 @@ class SynthPool:
         timeout_s: float,
         engines: dict[str, EngineFactory],
         warm: Iterable[str] = (),
-        preload: tuple[str, ...] = ("audio_service.pieces",),
+        preload: tuple[str, ...] = ("audio_service.render.pieces",),
     ) -> None:
         self.workers = max(1, workers)
         self.timeout_s = timeout_s

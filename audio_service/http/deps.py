@@ -1,0 +1,51 @@
+"""What every route may depend on: the running Service, and the API key for writes."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from audio_service.errors import ArticleTooLargeError, OverloadedError, UnauthorizedError
+from audio_service.service.core import Service
+
+
+def _service(request: Request) -> Service:
+    service: Service | None = getattr(request.app.state, "service", None)
+    if service is None:
+        raise OverloadedError("service is starting")
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(_service)]
+
+
+def require_key(request: Request) -> None:
+    """Writes need the key when one is configured (X-API-Key or Authorization: Bearer)."""
+    key = _service(request).settings.api_key
+    if not key:
+        return
+    given = request.headers.get("x-api-key") or request.headers.get(
+        "authorization", ""
+    ).removeprefix("Bearer ")
+    if not hmac.compare_digest(given.encode(), key.encode()):
+        raise UnauthorizedError("this endpoint needs the API key (X-API-Key header)")
+
+
+WRITE = Depends(require_key)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ArticleTooLargeError(f"request body over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ArticleTooLargeError(f"request body over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

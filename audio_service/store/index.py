@@ -1,0 +1,163 @@
+"""The SQLite index: articles, their versions and status, and the stored renders."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from audio_service.errors import AudioServiceError
+from audio_service.store.sqlite import SqliteDb
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    voice TEXT NOT NULL,
+    article_json TEXT NOT NULL,
+    render_key TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    digest TEXT,
+    ready_version INTEGER,
+    duration_ms INTEGER,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS renders (
+    render_key TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    created REAL NOT NULL,
+    last_used REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS renders_last_used ON renders(last_used);
+"""
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    id: str
+    voice: str
+    article_json: str
+    render_key: str  # of the latest version
+    version: int
+    status: str  # of the latest version: queued, rendering, ready, failed
+    error: str | None
+    digest: str | None  # audio served now: the latest ready version, which may be older
+    ready_version: int | None
+    duration_ms: int | None
+    created: float
+    updated: float
+
+
+@dataclass(frozen=True)
+class RenderRow:
+    render_key: str
+    digest: str
+    size: int
+    duration_ms: int
+    created: float
+    last_used: float
+
+
+class Index(SqliteDb):
+    """Articles and renders; every query here is a few microseconds."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, _SCHEMA)
+
+    # Articles
+
+    def article(self, article_id: str) -> ArticleRow | None:
+        row = self._one("SELECT * FROM articles WHERE id = ?", article_id)
+        return ArticleRow(**dict(row)) if row else None
+
+    def articles(self, status: str | None = None) -> list[ArticleRow]:
+        if status is None:
+            rows = self._all("SELECT * FROM articles ORDER BY id")
+        else:
+            rows = self._all("SELECT * FROM articles WHERE status = ? ORDER BY id", status)
+        return [ArticleRow(**dict(r)) for r in rows]
+
+    def put_article(
+        self, article_id: str, voice: str, article_json: str, render_key: str, status: str
+    ) -> ArticleRow:
+        """Record a new latest version; the audio served so far stays until replaced."""
+        now = time.time()
+        with self._lock:
+            self._db.execute(
+                """INSERT INTO articles (id, voice, article_json, render_key, version, status,
+                       created, updated) VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET voice = excluded.voice,
+                       article_json = excluded.article_json, render_key = excluded.render_key,
+                       version = articles.version + 1, status = excluded.status, error = NULL,
+                       updated = excluded.updated""",
+                (article_id, voice, article_json, render_key, status, now, now),
+            )
+        row = self.article(article_id)
+        if row is None:  # written just above under the same lock-free id: cannot happen
+            raise AudioServiceError(f"index lost article {article_id!r} while writing it")
+        return row
+
+    def set_status(self, render_key: str, status: str, error: str | None = None) -> None:
+        self._run(
+            "UPDATE articles SET status = ?, error = ?, updated = ? WHERE render_key = ?",
+            status,
+            error,
+            time.time(),
+            render_key,
+        )
+
+    def publish(self, render_key: str, digest: str, duration_ms: int) -> None:
+        """Point every article whose latest version has this key at the finished audio."""
+        self._run(
+            """UPDATE articles SET status = 'ready', error = NULL, digest = ?, duration_ms = ?,
+                   ready_version = version, updated = ? WHERE render_key = ?""",
+            digest,
+            duration_ms,
+            time.time(),
+            render_key,
+        )
+
+    def delete_article(self, article_id: str) -> ArticleRow | None:
+        row = self.article(article_id)
+        if row is not None:
+            self._run("DELETE FROM articles WHERE id = ?", article_id)
+        return row
+
+    def digest_in_use(self, digest: str) -> bool:
+        return self._one("SELECT 1 FROM articles WHERE digest = ?", digest) is not None
+
+    # Renders
+
+    def render(self, render_key: str) -> RenderRow | None:
+        row = self._one("SELECT * FROM renders WHERE render_key = ?", render_key)
+        return RenderRow(**dict(row)) if row else None
+
+    def add_render(self, render_key: str, digest: str, size: int, duration_ms: int) -> None:
+        now = time.time()
+        self._run(
+            """INSERT OR REPLACE INTO renders (render_key, digest, size, duration_ms, created,
+                   last_used) VALUES (?, ?, ?, ?, ?, ?)""",
+            render_key,
+            digest,
+            size,
+            duration_ms,
+            now,
+            now,
+        )
+
+    def touch_render(self, digest: str) -> None:
+        self._run("UPDATE renders SET last_used = ? WHERE digest = ?", time.time(), digest)
+
+    def forget_render(self, digest: str) -> None:
+        self._run("DELETE FROM renders WHERE digest = ?", digest)
+
+    def renders_by_age(self) -> list[RenderRow]:
+        return [RenderRow(**dict(r)) for r in self._all("SELECT * FROM renders ORDER BY last_used")]
+
+    def stored_bytes(self) -> int:
+        row = self._one("SELECT COALESCE(SUM(size), 0) AS total FROM renders")
+        return int(row["total"]) if row else 0
