@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -321,3 +321,14 @@ def load_article(path: Path, *, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
     except OSError as exc:
         raise ArticleError(f"cannot read article {path}: {exc.strerror or exc}") from exc
     return parse_article(data, fmt, max_chars=max_chars)
+
+
+def article_to_json(article: Article) -> str:
+    """The stored form of an article (the index keeps each article's latest version)."""
+    return json.dumps(asdict(article), ensure_ascii=False, sort_keys=True)
+
+
+def article_from_json(data: str) -> Article:
+    raw = json.loads(data)
+    raw["body"] = tuple(raw["body"])
+    return Article(**raw)

@@ -8,8 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from audio_service.audio.pcm import AudioSettings
-from audio_service.render.pieces import PieceCache
+from audio_service.audio.settings import AudioSettings
 
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -65,9 +64,10 @@ class Settings(BaseSettings):
         """Shipped pronunciation rules, then the publisher's own (writable, in the data dir)."""
         return self.voices_dir / "lexicon", self.data_dir / "lexicon"
 
-    def piece_cache(self) -> PieceCache:
+    @property
+    def segments_dir(self) -> Path:
         """The segment-level cache: edits re-synthesise only the segments that changed."""
-        return PieceCache(self.data_dir / "segments", self.segment_cache_mb * 1024 * 1024)
+        return self.data_dir / "segments"
 
     @property
     def audio(self) -> AudioSettings:

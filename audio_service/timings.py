@@ -8,7 +8,10 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class TimedWord:
+class WordTiming:
+    """A spoken word's span: relative to its speech in an engine's Synthesis or a cached
+    piece, in the stream's time in a render's Timings."""
+
     word: str
     start_ms: int
     end_ms: int
@@ -23,7 +26,7 @@ class TimedSegment:
     paragraph: int
     start_ms: int
     end_ms: int
-    words: tuple[TimedWord, ...] = ()  # empty where the engine cannot say
+    words: tuple[WordTiming, ...] = ()  # empty where the engine cannot say
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class Timings:
             segments=tuple(
                 TimedSegment(
                     **{k: v for k, v in s.items() if k != "words"},
-                    words=tuple(TimedWord(**w) for w in s.get("words", ())),
+                    words=tuple(WordTiming(**w) for w in s.get("words", ())),
                 )
                 for s in data["segments"]
             ),

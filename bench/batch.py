@@ -149,21 +149,23 @@ def plain_loop(folder: Path, voice_id: str, data_dir: Path) -> tuple[Row, dict[s
     from audio_service.article import load_article
     from audio_service.config import Settings
     from audio_service.engines.pool import SynthPool
-    from audio_service.engines.registry import ENGINES
+    from audio_service.engines.registry import builtin_engines
     from audio_service.render.renderer import Renderer
     from audio_service.voices import load_voices
 
     load = os.getloadavg()[0]
     settings = Settings(data_dir=data_dir, workers=1, default_voice=voice_id)
     voice = load_voices(settings.voices_dir)[voice_id]
-    with SynthPool(1, settings.synth_timeout_s, ENGINES, warm=[voice.engine]) as pool:
+    with SynthPool(1, settings.synth_timeout_s, builtin_engines(), warm=[voice.engine]) as pool:
         renderer = Renderer.for_settings(pool, settings)
         renderer.gain_db(voice)  # once per voice in the service: not part of a render
         started = time.perf_counter()
         ready, audio_ms = 0, 0
         segments: dict[str, int] = {}
         for path in sorted(folder.glob("*.json")):
-            result = renderer.render(load_article(path), voice, Discard(), path.stem)
+            result = renderer.render(
+                renderer.script(load_article(path), voice, path.stem), Discard()
+            )
             ready += 1
             audio_ms += result.timings.duration_ms
             segments[path.stem] = len(result.timings.segments)

@@ -30,10 +30,10 @@ def main() -> None:
     from audio_service.article import Article, load_article
     from audio_service.audio.ffmpeg import decode_mp3, resample
     from audio_service.audio.mp3 import Mp3Encoder
-    from audio_service.audio.pcm import AudioSettings
+    from audio_service.audio.settings import AudioSettings
     from audio_service.config import Settings
     from audio_service.engines.pool import SynthPool
-    from audio_service.engines.registry import ENGINES
+    from audio_service.engines.registry import builtin_engines
     from audio_service.podcast.episode import EpisodeBuilder
     from audio_service.podcast.feeds import Story, load_feed
     from audio_service.render.renderer import Renderer
@@ -59,13 +59,13 @@ def main() -> None:
         data_dir = Path(tmp)
         settings = Settings(data_dir=data_dir, workers=2)
         voice = load_voices(settings.voices_dir)[feed.voice]
-        with SynthPool(2, 30, ENGINES, warm=["espeak"]) as pool:
+        with SynthPool(2, 30, builtin_engines(), warm=["espeak"]) as pool:
             renderer = Renderer.for_settings(pool, settings)
             story_mp3: list[tuple[bytes, int]] = []
             started = time.perf_counter()
             for story in stories:
                 buffer = io.BytesIO()
-                result = renderer.render(story.article, voice, buffer)
+                result = renderer.render(renderer.script(story.article, voice), buffer)
                 story_mp3.append((buffer.getvalue(), result.timings.sample_rate_hz))
             render_s = time.perf_counter() - started
             builder = EpisodeBuilder(renderer, AudioStore(data_dir), data_dir)

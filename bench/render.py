@@ -65,7 +65,7 @@ def case(
     from audio_service.audio.mp3 import Mp3Encoder
     from audio_service.config import Settings
     from audio_service.engines.pool import SynthPool
-    from audio_service.engines.registry import ENGINES
+    from audio_service.engines.registry import builtin_engines
     from audio_service.render.pieces import PieceCache
     from audio_service.render.renderer import Renderer
     from audio_service.render.script import Scripter
@@ -76,7 +76,7 @@ def case(
     article = parse_text(text)
     scripter = Scripter(*settings.lexicon_dirs)
     pieces = PieceCache(Path(tempfile.mkdtemp(prefix="bench-pieces-")), 4 << 30)
-    with SynthPool(settings.workers, 120, ENGINES, warm=[voice.engine]) as pool:
+    with SynthPool(settings.workers, 120, builtin_engines(), warm=[voice.engine]) as pool:
         renderer = Renderer(
             pool,
             scripter,
@@ -86,29 +86,34 @@ def case(
         )
         # Once per voice and per process in the service: not part of a render.
         renderer.gain_db(voice)
-        renderer.render(Article(title="Warm up", body=("Warm up.",)), voice, Discard())
+        renderer.render(
+            renderer.script(Article(title="Warm up", body=("Warm up.",)), voice), Discard()
+        )
         started = time.perf_counter()
-        result = renderer.render(article, voice, Discard())
+        result = renderer.render(renderer.script(article, voice), Discard())
         full_s = time.perf_counter() - started
         # A newsroom edit: one paragraph in the middle rewritten.
         body = list(article.body)
         middle = len(body) // 2
         body[middle] = "In a late change, officials revised the figures. " + body[middle]
+        edited = Article(title=article.title, body=tuple(body))
         started = time.perf_counter()
-        edit = renderer.render(Article(title=article.title, body=tuple(body)), voice, Discard())
+        edit = renderer.render(renderer.script(edited, voice), Discard())
         edit_s = time.perf_counter() - started
     rss_render_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
     # Baseline, same text, same process: the raw engine on each segment, then the raw encoder.
-    segments = scripter.script(article, voice)
-    engine = ENGINES[voice.engine]()
+    segments = scripter.script(article, voice).segments
+    engine = builtin_engines()[voice.engine]()
     started = time.perf_counter()
     pcm = [engine.synthesize(seg.spoken, voice) for seg in segments]
     engine_s = time.perf_counter() - started
     engine.close()
     rate = pcm[0].sample_rate_hz
-    samples = np.concatenate([np.frombuffer(p.pcm, "<i2") for p in pcm]).astype(np.float32) / 32768
+    # A float32 divisor: numpy's stubs type float32 / int as float64 (at run time it is float32).
+    pcm16 = np.concatenate([np.frombuffer(p.pcm, "<i2") for p in pcm])
+    samples = pcm16.astype(np.float32) / np.float32(32768)
     encoder = Mp3Encoder(rate, settings.audio)
     started = time.perf_counter()
     encoder.encode(samples)

@@ -9,7 +9,7 @@ import pytest
 
 from audio_service.config import Settings
 from audio_service.engines.pool import SynthPool
-from audio_service.engines.registry import ENGINES
+from audio_service.engines.registry import builtin_engines
 from audio_service.render.renderer import Renderer
 from audio_service.render.script import Scripter
 from audio_service.voices import VoiceDef, load_voices
@@ -35,7 +35,7 @@ def voices(settings: Settings) -> dict[str, VoiceDef]:
 
 @pytest.fixture(scope="session")
 def pool(settings: Settings) -> Iterator[SynthPool]:
-    with SynthPool(settings.workers, 30, ENGINES, warm=["espeak"]) as pool:
+    with SynthPool(settings.workers, 30, builtin_engines(), warm=["espeak"]) as pool:
         yield pool
 
 

@@ -1,15 +1,14 @@
-"""Episode-length audio work, vectorised: BS.1770 loudness, levelling, true peak, music bed."""
+"""The one loudness meter (BS.1770 integrated LUFS), true peak, and levelling to a target."""
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage, signal
+from scipy import signal
 
 from audio_service.audio import pcm as audio
 from audio_service.audio.pcm import Samples
@@ -23,8 +22,6 @@ LOUDNESS_PASSES = 6
 LOUDNESS_TOLERANCE_LU = 0.05  # on the probe; the whole may miss by twice that
 SETTLE_S = 0.2  # the K filter forgets its past within this (38 Hz pole: e^-48)
 TRUE_PEAK_WINDOW_DB = 3.0  # oversample only where sample peaks come this close to the ceiling
-BED_RAMP_MS = 150  # a music bed falls (and rises) over this
-BED_FADE_IN_MS, BED_FADE_OUT_MS = 2000, 3000  # and fades in and out at the episode's ends
 CHUNK = 1 << 18  # samples a block in whole-episode passes: temporaries stay small
 Energies = npt.NDArray[np.float64]
 
@@ -101,7 +98,11 @@ def lufs_from_energies(energies: Energies, rate: int) -> float:
 
 
 def integrated_lufs(samples: Samples, rate: int) -> float:
-    """Same figure as pyloudnorm's (within 0.01 LU), some 20 times faster."""
+    """BS.1770 integrated loudness (LUFS); -inf for silence or under 400 ms.
+
+    pyloudnorm's figure (tests/audio checks it) some 20 times faster: the same to 0.001 LU,
+    but pyloudnorm also counts a part-block left at the end as a block, which moves its
+    figure by up to about 0.01 LU on 20 seconds of audio (less on longer)."""
     return lufs_from_energies(sub_block_energies(samples, rate), rate)
 
 
@@ -234,33 +235,6 @@ def normalise(
     return measured
 
 
-def mix_bed(
-    out: Samples, bed: Samples, foreground: Sequence[tuple[int, int]], duck_db: float, rate: int
-) -> None:
-    """Add a music bed to `out` IN PLACE: looped to its length, faded in and out, and
-    `duck_db` lower wherever a foreground span (speech, jingles) plays; the bed has
-    finished falling when the foreground starts and starts rising when it ends."""
-    if bed.size == 0 or out.size == 0:
-        return
-    block = rate // 100  # the envelope, in 10 ms steps
-    count = -(-out.size // block)
-    active = np.zeros(count, np.uint8)
-    for start, end in foreground:
-        active[start // block : -(-end // block)] = 1
-    ramp = max(2, BED_RAMP_MS // 10)
-    active = ndimage.maximum_filter1d(active, size=ramp + 1)  # ramp / 2 either side
-    envelope = np.where(active > 0, np.float32(10 ** (-duck_db / 20)), np.float32(1))
-    envelope = ndimage.uniform_filter1d(envelope.astype(np.float32), size=ramp, mode="nearest")
-    steps = np.arange(count, dtype=np.float32)
-    envelope *= np.clip(steps / (BED_FADE_IN_MS // 10), 0, 1)
-    envelope *= np.clip((count - 1 - steps) / (BED_FADE_OUT_MS // 10), 0, 1)
-    centres = (np.arange(count) + 0.5) * block
-    for begin in range(0, out.size, CHUNK):
-        index = np.arange(begin, min(out.size, begin + CHUNK))
-        gain = np.interp(index, centres, envelope).astype(np.float32)
-        out[index[0] : index[-1] + 1] += bed[index % bed.size] * gain
-
-
 def _phases(up: int) -> npt.NDArray[np.float32]:
     """resample_poly's interpolation filter, one column per output phase."""
     taps = signal.firwin(2 * 10 * up + 1, 1 / up, window=("kaiser", 5.0)) * up
@@ -271,15 +245,19 @@ def _phases(up: int) -> npt.NDArray[np.float32]:
     return np.asarray(padded.reshape(length, up)[::-1], dtype=np.float32)
 
 
-def true_peak_dbtp(samples: Samples, ceiling_dbtp: float) -> float:
-    """4x-oversampled peak, looked for only around samples near the ceiling (between
-    samples a band-limited signal rises far less than TRUE_PEAK_WINDOW_DB above them).
+def true_peak_dbtp(samples: Samples, ceiling_dbtp: float | None = None) -> float:
+    """4x-oversampled peak (BS.1770 annex 2), in dBTP.
 
+    Given a ceiling, oversampling happens only around samples near it: between samples a
+    band-limited signal rises far less than TRUE_PEAK_WINDOW_DB above them, so the result
+    is exact wherever it matters against that ceiling. None oversamples everywhere.
     Block by block, so no episode-sized temporaries are made (their page faults cost
     more than the arithmetic)."""
     if samples.size == 0:
         return float("-inf")
-    threshold = np.float32(10 ** ((ceiling_dbtp - TRUE_PEAK_WINDOW_DB) / 20))
+    threshold = None
+    if ceiling_dbtp is not None:
+        threshold = np.float32(10 ** ((ceiling_dbtp - TRUE_PEAK_WINDOW_DB) / 20))
     phases = _phases(4)
     length = phases.shape[0]
     delay = length // 2  # the filter's centre: output m covers input m - delay
@@ -288,12 +266,15 @@ def true_peak_dbtp(samples: Samples, ceiling_dbtp: float) -> float:
         end = min(samples.size, begin + CHUNK)
         magnitude = np.abs(samples[begin:end])
         peak = max(peak, float(magnitude.max()))
-        loud = np.flatnonzero(magnitude > threshold)
-        if loud.size == 0:
-            continue
-        # The intervals either side of a loud sample: samples i-1, i, i+1 (in the signal).
-        near = np.unique(np.concatenate((loud - 1, loud, loud + 1))) + begin
-        near = near[(near >= 0) & (near < samples.size)]
+        if threshold is None:
+            near = np.arange(max(0, begin - 1), min(samples.size, end + 1))
+        else:
+            loud = np.flatnonzero(magnitude > threshold)
+            if loud.size == 0:
+                continue
+            # The intervals either side of a loud sample: samples i-1, i, i+1 (in the signal).
+            near = np.unique(np.concatenate((loud - 1, loud, loud + 1))) + begin
+            near = near[(near >= 0) & (near < samples.size)]
         # The signal from begin - length to end + length, zero outside it.
         low, high = begin - length, end + length
         local = np.zeros(high - low, np.float32)

@@ -1,12 +1,12 @@
-"""PCM processing for speech: trim, fades, silence, gain, a look-ahead limiter, loudness."""
+"""Speech PCM: int16 <-> float, silences and joins, trimming, fades, the look-ahead limiter."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage, signal
+from scipy import ndimage
+
+from audio_service.audio.settings import AudioSettings
 
 Samples = npt.NDArray[np.float32]
 
@@ -15,19 +15,6 @@ TRIM_THRESHOLD_DBFS = -50.0
 TRIM_KEEP_MS = 15  # leave a breath of the engine's own onset/decay around trimmed speech
 LIMITER_LOOKAHEAD_MS = 4
 LIMITER_RELEASE_MS = 40
-
-
-@dataclass(frozen=True)
-class AudioSettings:
-    """How speech is shaped before encoding; part of every cache key."""
-
-    loudness_lufs: float = -19.0
-    true_peak_dbtp: float = -1.0
-    # The limiter works on sample peaks; MP3 coding and inter-sample peaks add up to
-    # about 1 dB, so it holds samples this much below the true-peak ceiling.
-    peak_margin_db: float = 1.2
-    bitrate_kbps: int = 64
-    mp3_quality: int = 7  # LAME's 0 (best, slow) .. 9 (fast); 7 is transparent for speech
 
 
 def to_float(pcm: bytes) -> Samples:
@@ -121,21 +108,3 @@ def shape_segment(
     samples = samples * np.float32(10 ** (gain_db / 20))
     samples = limit(samples, settings.true_peak_dbtp - settings.peak_margin_db, sample_rate_hz)
     return fade(samples, sample_rate_hz), start
-
-
-def integrated_lufs(samples: Samples, sample_rate_hz: int) -> float:
-    """BS.1770 integrated loudness (pyloudnorm); -inf for silence or very short audio."""
-    import pyloudnorm
-
-    if samples.size < sample_rate_hz // 2:
-        return float("-inf")
-    return float(pyloudnorm.Meter(sample_rate_hz).integrated_loudness(samples.astype(np.float64)))
-
-
-def true_peak_dbtp(samples: Samples) -> float:
-    """Peak of the 4x oversampled signal (BS.1770 annex 2 method), in dBTP."""
-    if samples.size == 0:
-        return float("-inf")
-    up = signal.resample_poly(samples.astype(np.float64), 4, 1)
-    peak = float(np.max(np.abs(up)))
-    return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")

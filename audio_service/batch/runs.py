@@ -16,13 +16,48 @@ from dataclasses import dataclass, replace
 from audio_service.article import Article
 from audio_service.batch.sources import SourceItem
 from audio_service.errors import InputError, NotFoundError
-from audio_service.jobs.ledger import BatchItem
+from audio_service.jobs.ledger import BatchEntry
 from audio_service.jobs.webhooks import backoff_s, validate_callback_url
 from audio_service.service.core import Service
+from audio_service.states import BatchItemStatus, JobOutcome, JobState
 
 PAUSE_S_PER_PARAGRAPH = 0.6  # about what the script's pauses add, for estimates
-STATUSES = ("queued", "rendering", "ready", "skipped", "superseded", "failed")
-FINAL = ("ready", "skipped", "superseded", "failed")
+STATUSES = tuple(BatchItemStatus)  # in the order counts are shown
+FINAL = (
+    BatchItemStatus.READY,
+    BatchItemStatus.SKIPPED,
+    BatchItemStatus.SUPERSEDED,
+    BatchItemStatus.FAILED,
+)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    article_id: str
+    render_key: str | None
+    status: BatchItemStatus
+    error: str | None
+    seconds_estimate: float | None
+
+
+def item_status(entry: BatchEntry, rendered: bool) -> BatchItem:
+    """A recorded batch item's status now, from its job's state and whether its render key
+    has stored audio (`rendered`, from the index)."""
+    state, error = entry.job_state, entry.error
+    if entry.outcome == BatchItemStatus.FAILED:
+        status = BatchItemStatus.FAILED
+    elif rendered or state == JobState.DONE:
+        skipped = entry.outcome == BatchItemStatus.SKIPPED
+        status = BatchItemStatus.SKIPPED if skipped else BatchItemStatus.READY
+    elif state == JobState.FAILED:
+        status, error = BatchItemStatus.FAILED, entry.job_error
+    elif state == JobState.RUNNING:
+        status = BatchItemStatus.RENDERING
+    elif state == JobState.SUPERSEDED:
+        status = BatchItemStatus.SUPERSEDED  # a newer version of the article came in (or deleted)
+    else:
+        status = BatchItemStatus.QUEUED
+    return BatchItem(entry.article_id, entry.render_key, status, error, entry.seconds_estimate)
 
 
 @dataclass(frozen=True)
@@ -67,14 +102,13 @@ def plan(svc: Service, items: list[SourceItem], voice: str | None = None) -> lis
             continue
         article = _with_voice(item.article, voice)
         try:
-            chosen = svc.voice_for(article)
-            key = svc.render_key(article, chosen, item.id)
+            script = svc.articles.script(article, item.id)
+            key = svc.renderer.render_key(script)
         except InputError as exc:
             planned.append(PlannedItem(item.id, None, False, 0.0, str(exc)))
             continue
-        stored = svc.index.render(key)
-        current = stored is not None and svc.store.exists(stored.digest)
-        seconds = estimate_seconds(article, chosen.rate_wpm)
+        current = svc.articles.stored(key) is not None
+        seconds = estimate_seconds(article, script.voice.rate_wpm)
         planned.append(PlannedItem(item.id, key, current, seconds, None))
     return planned
 
@@ -99,21 +133,23 @@ def submit(
     if callback_url:
         validate_callback_url(callback_url)
     batch_id = uuid.uuid4().hex[:16]
-    rows: list[tuple[str, str | None, str, str | None, float | None]] = []
+    rows: list[tuple[str, str | None, BatchItemStatus, str | None, float | None]] = []
     to_queue: list[tuple[str, str]] = []
     for item in items:
         if item.article is None:
-            rows.append((item.id, None, "failed", item.error or "unreadable", None))
+            rows.append((item.id, None, BatchItemStatus.FAILED, item.error or "unreadable", None))
             continue
         article = _with_voice(item.article, voice)
         try:
-            row, current = svc.record(item.id, article)
+            recorded = svc.articles.record(item.id, article)
         except InputError as exc:
-            rows.append((item.id, None, "failed", str(exc), None))
+            rows.append((item.id, None, BatchItemStatus.FAILED, str(exc), None))
             continue
-        seconds = estimate_seconds(article, svc.voices[row.voice].rate_wpm)
-        rows.append((item.id, row.render_key, "skipped" if current else "queued", None, seconds))
-        if not current:
+        row = recorded.row
+        seconds = estimate_seconds(article, recorded.script.voice.rate_wpm)
+        outcome = BatchItemStatus.SKIPPED if recorded.current else BatchItemStatus.QUEUED
+        rows.append((item.id, row.render_key, outcome, None, seconds))
+        if not recorded.current:
             to_queue.append((item.id, row.render_key))
     svc.ledger.add_batch(batch_id, source, callback_url, rows)
     if enqueue:
@@ -121,18 +157,21 @@ def submit(
             svc.jobs.enqueue_render(article_id, key)
     if callback_url:
         for article_id, current_key, outcome, _, _ in rows:
-            if current_key is not None and outcome == "skipped":
-                svc.notify(current_key, "article.ready")
-            elif outcome == "failed":  # unreadable: its callback says so at once
+            if current_key is not None and outcome == BatchItemStatus.SKIPPED:
+                svc.runner.notify(current_key, "article.ready")
+            elif outcome == BatchItemStatus.FAILED:  # unreadable: its callback says so at once
                 svc.jobs.enqueue_webhook(batch_id, article_id, "", "article.failed", 1, 0)
     return batch_id
 
 
 def status(svc: Service, batch_id: str) -> BatchStatus:
+    """Every item's status: three queries in all, however large the batch."""
     found = svc.ledger.batch(batch_id)
     if found is None:
         raise NotFoundError(f"no batch with id {batch_id!r}")
-    head, items = found
+    head, entries = found
+    rendered = svc.index.rendered([e.render_key for e in entries if e.render_key])
+    items = [item_status(e, e.render_key in rendered) for e in entries]
     return BatchStatus(
         batch_id, float(head["created"]), str(head["source"]), head["callback_url"], items
     )
@@ -148,17 +187,17 @@ def render_here(
     todo = [
         (i.article_id, i.render_key)
         for i in status(svc, batch_id).items
-        if i.status in ("queued", "rendering") and i.render_key
+        if i.status in (BatchItemStatus.QUEUED, BatchItemStatus.RENDERING) and i.render_key
     ]
 
-    def run(article_id: str, key: str) -> str:
+    def run(article_id: str, key: str) -> JobOutcome:
         # No queue consumer here, so retries of engine failures happen in this thread.
-        outcome = svc.run_job(article_id, key)
+        outcome = svc.runner.run_job(article_id, key)
         for attempt in range(1, svc.settings.job_retries + 1):
-            if outcome != "retrying":
+            if outcome != JobOutcome.RETRYING:
                 break
             time.sleep(backoff_s(attempt))
-            outcome = svc.run_job(article_id, key)
+            outcome = svc.runner.run_job(article_id, key)
         return outcome
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="batch") as pool:

@@ -21,13 +21,14 @@ from typing import Any
 import feedparser  # type: ignore[import-untyped,unused-ignore]
 import httpx
 
+from audio_service import ids
 from audio_service.article import Article, load_article, parse_html, parse_json
 from audio_service.errors import InputError
 from audio_service.text.byline import BY_PREFIX
 from audio_service.text.clean import clean_text
 
 #: What a batch article id looks like (also a safe file name on every platform).
-ARTICLE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+ARTICLE_ID_PATTERN = ids.ARTICLE_ID_RE
 MAX_ID_CHARS = 128
 FOLDER_SUFFIXES = (".json", ".txt", ".html")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")

@@ -1,1 +1,1 @@
-"""cli"""
+"""The `audio-service` command, one module per family of subcommands."""

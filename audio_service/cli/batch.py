@@ -24,7 +24,9 @@ from audio_service.batch import runs as batch
 from audio_service.batch.sources import read_source
 from audio_service.config import Settings
 from audio_service.errors import InputError
-from audio_service.service.core import Service
+from audio_service.http.urls import Urls
+from audio_service.service.core import Service, build_service
+from audio_service.states import BatchItemStatus
 
 POLL_S = 0.5
 SHOW_FAILURES = 30
@@ -40,7 +42,7 @@ def _job_logs(verbose: bool) -> None:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run queue jobs until SIGTERM/SIGINT; as many of these as you like, on any machine."""
     _job_logs(args.verbose)
-    svc = Service(settings, workers=args.workers)
+    svc = build_service(settings, Urls(settings.public_url), workers=args.workers).start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -108,7 +110,7 @@ def _summary(console: Console, state: batch.BatchStatus, seconds: float) -> None
         table.add_column(name, justify="right")
     table.add_row(*(str(n) for n in columns.values()))
     console.print(table)
-    failed = [i for i in state.items if i.status == "failed"]
+    failed = [i for i in state.items if i.status == BatchItemStatus.FAILED]
     if failed:
         why = Table(title="failed")
         why.add_column("article")
@@ -151,7 +153,9 @@ def cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
     if not items:
         raise InputError(f"no articles found in {args.source}")
     # Only --local synthesises here; otherwise one engine process answers version questions.
-    svc = Service(settings, workers=None if args.local else 1)
+    svc = build_service(
+        settings, Urls(settings.public_url), workers=None if args.local else 1
+    ).start()
     try:
         if args.dry_run:
             return _dry_run(console, batch.plan(svc, items, args.voice))

@@ -1,1 +1,1 @@
-"""engines"""
+"""Speech engines: the Engine protocol, the registry, eSpeak NG, Piper, the worker pool."""

@@ -5,14 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from audio_service.timings import WordTiming
 from audio_service.voices import VoiceDef
-
-
-@dataclass(frozen=True)
-class WordTiming:
-    word: str
-    start_ms: int
-    end_ms: int
 
 
 @dataclass(frozen=True)

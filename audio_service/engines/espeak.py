@@ -9,8 +9,9 @@ import re
 from importlib import metadata
 from typing import Any
 
-from audio_service.engines.base import Synthesis, WordTiming
+from audio_service.engines.base import Synthesis
 from audio_service.errors import EngineError
+from audio_service.timings import WordTiming
 from audio_service.voices import VoiceDef
 
 log = logging.getLogger(__name__)

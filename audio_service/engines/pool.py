@@ -7,10 +7,11 @@ import contextlib
 import importlib
 import logging
 import multiprocessing
+import weakref
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from concurrent.futures import TimeoutError as FuturesTimeout
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -83,13 +84,28 @@ class SynthPool:
         self.workers = max(1, workers)
         self.timeout_s = timeout_s
         self._engines = engines
-        self._pool = ProcessPool(
-            max_workers=self.workers,
-            context=multiprocessing.get_context("spawn"),
-            initializer=_warm,
-            initargs=(tuple(engines[name] for name in warm if name in engines), preload),
-        )
+        self._warm = tuple(engines[name] for name in warm if name in engines)
+        self._preload = preload
+        self._started: ProcessPool | None = None
         self._versions: dict[str, str] = {}
+        self._scheduled: weakref.WeakSet[Future[Any]] = weakref.WeakSet()
+
+    def start(self) -> SynthPool:
+        """Spawn the worker processes (each warms its engines); idempotent."""
+        if self._started is None:
+            self._started = ProcessPool(
+                max_workers=self.workers,
+                context=multiprocessing.get_context("spawn"),
+                initializer=_warm,
+                initargs=(self._warm, self._preload),
+            )
+        return self
+
+    @property
+    def _pool(self) -> ProcessPool:
+        if self._started is None:
+            raise EngineError("the synthesis pool is not started (call start())")
+        return self._started
 
     def _factory(self, engine: str) -> EngineFactory:
         try:
@@ -104,6 +120,7 @@ class SynthPool:
         future: Future[Synthesis] = self._pool.schedule(
             _synthesize, args=(factory, text, voice), timeout=timeout_s or self.timeout_s
         )
+        self._scheduled.add(future)
         return future
 
     def result(self, future: Future[T], text: str) -> T:
@@ -133,6 +150,7 @@ class SynthPool:
         future: Future[T] = self._pool.schedule(
             fn, args=(self._factory(engine), *args), timeout=timeout_s or self.timeout_s
         )
+        self._scheduled.add(future)
         return future
 
     def engine_version(self, engine: str) -> str:
@@ -146,11 +164,18 @@ class SynthPool:
         return self._versions[engine]
 
     def close(self) -> None:
-        self._pool.stop()
-        self._pool.join(timeout=10)
+        if self._started is not None:
+            self._started.stop()
+            self._started.join(timeout=10)
+        # A stopped pebble pool can leave the futures of tasks that were running unresolved,
+        # and whoever waits on one would wait for ever: resolve them here.
+        for future in list(self._scheduled):
+            if not future.done():
+                with contextlib.suppress(InvalidStateError):
+                    future.set_exception(EngineError("the synthesis pool was closed"))
 
     def __enter__(self) -> SynthPool:
-        return self
+        return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.close()

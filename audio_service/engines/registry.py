@@ -1,4 +1,4 @@
-"""ENGINES: the registry of speech engines, a plain dict from name to factory."""
+"""The registry of speech engines: a plain dict from name to factory, made by builtin_engines()."""
 
 from __future__ import annotations
 
@@ -30,12 +30,19 @@ def _check_piper(voice: VoiceDef) -> None:
     check_voice(voice)
 
 
-# Factories import their engine lazily: the API process never loads a speech library,
-# only the worker processes do.
-ENGINES: dict[str, Callable[[], Engine]] = {
-    "espeak": _espeak,
-    "piper": _piper,
-}
+Engines = dict[str, Callable[[], Engine]]
+
+
+def builtin_engines() -> Engines:
+    """A new registry of the engines shipped with the package; add a line here for a new one.
+
+    Factories import their engine lazily: the API process never loads a speech library,
+    only the worker processes do. Each caller gets its own dict, so a test or a deployment
+    can add an engine (e.g. ``{**builtin_engines(), "flaky": flaky}``) without a global.
+    """
+    return {"espeak": _espeak, "piper": _piper}
+
+
 # Start-up checks of a voice file against what is installed (cheap: no model is loaded).
 CHECKS: dict[str, Callable[[VoiceDef], None]] = {
     "piper": _check_piper,
@@ -43,7 +50,10 @@ CHECKS: dict[str, Callable[[VoiceDef], None]] = {
 
 
 def usable_voices(
-    voices: dict[str, VoiceDef], default_id: str, fallback_id: str = "en-gb-espeak"
+    voices: dict[str, VoiceDef],
+    default_id: str,
+    engines: Engines,
+    fallback_id: str = "en-gb-espeak",
 ) -> tuple[dict[str, VoiceDef], VoiceDef]:
     """The voices this machine can speak, and the default voice.
 
@@ -53,7 +63,7 @@ def usable_voices(
     """
     usable: dict[str, VoiceDef] = {}
     for voice in voices.values():
-        if voice.engine not in ENGINES:
+        if voice.engine not in engines:
             raise ConfigError(f"voice {voice.id}: no engine named {voice.engine!r}")
         check = CHECKS.get(voice.engine)
         try:

@@ -1,1 +1,1 @@
-"""http"""
+"""The HTTP layer: app factory, one router per resource, file delivery, errors, URLs."""

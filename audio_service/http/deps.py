@@ -1,4 +1,4 @@
-"""What every route may depend on: the running Service, and the API key for writes."""
+"""What every route may depend on: settings, the running Service, URLs, the API key for writes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from audio_service.config import Settings
 from audio_service.errors import ArticleTooLargeError, OverloadedError, UnauthorizedError
+from audio_service.http.urls import Urls
 from audio_service.service.core import Service
 
 
@@ -18,7 +20,31 @@ def _service(request: Request) -> Service:
     return service
 
 
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _urls(request: Request) -> Urls:
+    urls: Urls = request.app.state.urls
+    return urls
+
+
+def _player_page(request: Request) -> str:
+    page: str = request.app.state.player_page
+    return page
+
+
 ServiceDep = Annotated[Service, Depends(_service)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+UrlsDep = Annotated[Urls, Depends(_urls)]
+PlayerPageDep = Annotated[str, Depends(_player_page)]
+
+
+def optional_service(request: Request) -> Service | None:
+    """The Service once it has started, else None (for readiness, which must not raise)."""
+    service: Service | None = getattr(request.app.state, "service", None)
+    return service
 
 
 def require_key(request: Request) -> None:

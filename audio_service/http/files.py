@@ -26,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
+from audio_service.http.errors import error_bytes
 from audio_service.http.ranges import (
     byte_ranges,
     http_date_bytes,
@@ -345,8 +346,8 @@ def audio_asgi_app(
 
 
 def _error(code: str, message: str, *extra: tuple[bytes, bytes]) -> tuple[bytes, Headers]:
-    body = b'{"error": {"code": "%s", "message": "%s"}}' % (code.encode(), message.encode())
-    return body, [(b"cache-control", b"no-store"), *extra]
+    """A prebuilt error reply: the API's one JSON body, never cached."""
+    return error_bytes(code, message), [(b"cache-control", b"no-store"), *extra]
 
 
 _NOT_FOUND = _error("not_found", "no audio at this address")

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator
-from typing import Any, BinaryIO
+from contextlib import AbstractContextManager, asynccontextmanager
+from typing import Any, BinaryIO, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from audio_service.config import Settings
 from audio_service.errors import EngineError, NotFoundError
-from audio_service.http.files import audio_asgi_app, send_file
+from audio_service.http.errors import error_response
+from audio_service.http.files import send_file
 from audio_service.http.models import ErrorBody
 from audio_service.service.core import Service
+from audio_service.service.lifecycle import AudioNow, Start
 from audio_service.service.render_queue import LiveRender
 from audio_service.store.index import ArticleRow
 from audio_service.store.local import is_digest
 from audio_service.timings import Timings
 
-log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=30, must-revalidate"
@@ -71,18 +72,40 @@ class _FileResponse(Response):
         await serve_digest(self.svc, self.digest, self.cache_control, scope, receive, send)
 
 
+@asynccontextmanager
+async def _entered_in_thread(manager: AbstractContextManager[T]) -> AsyncIterator[T]:
+    """`manager` entered on a worker thread; its exit (cheap here) runs on the loop."""
+    entering = asyncio.ensure_future(asyncio.to_thread(manager.__enter__))
+    try:
+        value = await asyncio.shield(entering)
+    except asyncio.CancelledError:
+        # The thread enters anyway; leave once it has, so nothing stays marked as in use.
+        def leave(done: asyncio.Future[T]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                manager.__exit__(None, None, None)
+
+        entering.add_done_callback(leave)
+        raise
+    try:
+        yield value
+    except BaseException as exc:
+        if not manager.__exit__(type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        manager.__exit__(None, None, None)
+
+
 async def serve_digest(
     svc: Service, digest: str, cache_control: str, scope: Scope, receive: Receive, send: Send
 ) -> None:
-    with svc.sending(digest) as path:
+    # sending() records the use in the index (an SQLite write): not on the event loop.
+    async with _entered_in_thread(svc.sending(digest)) as path:
         try:
             sent = await send_file(
                 scope, receive, send, path=path, etag=digest, cache_control=cache_control
             )
         except FileNotFoundError:
-            response = JSONResponse(
-                {"error": {"code": "not_found", "message": "no audio with that digest"}}, 404
-            )
+            response = error_response(404, "not_found", "no audio with that digest")
             await response(scope, receive, send)
             return
     svc.metrics.bytes_served.inc(sent)
@@ -121,9 +144,7 @@ async def follow(job: LiveRender, handle: BinaryIO) -> AsyncIterator[bytes]:
 
 
 def _failed(message: str | None) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": "render_failed", "message": message or "render failed"}}, 409
-    )
+    return error_response(409, "render_failed", message or "render failed")
 
 
 def _wants_stream(request: Request) -> bool:
@@ -136,139 +157,79 @@ async def _wait(job: LiveRender) -> None:
     await asyncio.wait_for(asyncio.to_thread(job.done.wait), RANGE_WAIT_S)
 
 
-class AudioResponses:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._svc: Service | None = None
-
-    def bind(self, svc: Service) -> None:
-        self._svc = svc
-
-    async def _live_response(
-        self, svc: Service, job: LiveRender, request: Request, cache_control: str
-    ) -> Response:
-        handle = await open_live(job)
-        if handle is None:  # finished before we could follow it: serve the result
-            await _wait(job)
-            if job.digest is None:
-                return _failed(job.error)
-            return _FileResponse(svc, job.digest, cache_control)
-        headers = {"Cache-Control": "no-store", "Accept-Ranges": "bytes"}
-        if request.method == "HEAD":
-            handle.close()
-            return Response(media_type="audio/mpeg", headers=headers)
-        return StreamingResponse(follow(job, handle), media_type="audio/mpeg", headers=headers)
-
-    async def article(self, svc: Service, row: ArticleRow, request: Request) -> Response:
-        if row.digest and svc.store.exists(row.digest):
-            svc.metrics.cache.labels("hit").inc()
-            return _FileResponse(svc, row.digest, SHORT)
-        if row.status == "failed":
-            return _failed(row.error)
-        job = await asyncio.to_thread(svc.ensure_render, row)
-        if job is None:
-            row = svc.get(row.id)
-            if row.digest and svc.store.exists(row.digest):  # finished meanwhile
-                return _FileResponse(svc, row.digest, SHORT)
-            if row.status == "failed":
-                return _failed(row.error)
-            # Ready, but the file has gone (removed by hand): render it again.
-            row = await asyncio.to_thread(svc.requeue, row)
-            job = await asyncio.to_thread(svc.ensure_render, row)
-        if job is None:
-            raise NotFoundError(f"article {row.id!r} has no audio")
-        if _wants_stream(request):
-            return await self._live_response(svc, job, request, SHORT)
+async def _live_response(
+    svc: Service, job: LiveRender, request: Request, cache_control: str
+) -> Response:
+    handle = await open_live(job)
+    if handle is None:  # finished before we could follow it: serve the result
         await _wait(job)
         if job.digest is None:
             return _failed(job.error)
-        return _FileResponse(svc, job.digest, SHORT)
+        return _FileResponse(svc, job.digest, cache_control)
+    headers = {"Cache-Control": "no-store", "Accept-Ranges": "bytes"}
+    if request.method == "HEAD":
+        handle.close()
+        return Response(media_type="audio/mpeg", headers=headers)
+    return StreamingResponse(follow(job, handle), media_type="audio/mpeg", headers=headers)
 
-    async def immutable(self, svc: Service, digest: str, request: Request) -> Response:
-        if not is_digest(digest) or not svc.store.exists(digest):
-            raise NotFoundError("no audio with that digest")
-        return _FileResponse(svc, digest, IMMUTABLE)
 
-    async def sidecar(self, svc: Service, row: ArticleRow, vtt: bool) -> Response:
-        if not row.digest or not svc.store.exists(row.digest):
-            return JSONResponse(
-                {"error": {"code": "not_ready", "message": "the audio is still rendering"}},
-                404,
-                headers={"Retry-After": "1"},
-            )
-        raw = await asyncio.to_thread(svc.store.timings_path(row.digest).read_text, "utf-8")
-        headers = {"Cache-Control": SHORT, "ETag": f'"{row.digest}-{"vtt" if vtt else "json"}"'}
-        if vtt:
-            text = Timings.from_dict(json.loads(raw)).to_vtt()
-            return Response(text, media_type="text/vtt; charset=utf-8", headers=headers)
-        return Response(raw, media_type="application/json", headers=headers)
+async def article(svc: Service, article_id: str, request: Request) -> Response:
+    """The article's current audio: the stored file, else its render as it runs."""
+    now = await asyncio.to_thread(_resolve, svc, article_id)
+    if now.digest is not None:
+        svc.metrics.cache.labels("hit").inc()
+        return _FileResponse(svc, now.digest, SHORT)
+    if now.failed:
+        return _failed(now.error)
+    job = now.live
+    if job is None:
+        raise NotFoundError(f"article {article_id!r} has no audio")
+    if _wants_stream(request):
+        return await _live_response(svc, job, request, SHORT)
+    await _wait(job)
+    if job.digest is None:
+        return _failed(job.error)
+    return _FileResponse(svc, job.digest, SHORT)
 
-    async def speech(
-        self, svc: Service, digest: str | None, job: LiveRender | None, request: Request
-    ) -> Response:
-        if digest is not None:
-            data = await asyncio.to_thread(svc.store.path(digest).read_bytes)
-            svc.metrics.bytes_served.inc(len(data))
-            return Response(data, media_type="audio/mpeg")
-        if job is None:  # speech() returns a digest or a job
-            raise NotFoundError("no audio")
-        handle = await open_live(job)
-        if handle is None:
-            await _wait(job)
-            if job.digest is None:
-                return _failed(job.error)
-            data = await asyncio.to_thread(svc.store.path(job.digest).read_bytes)
-            return Response(data, media_type="audio/mpeg")
-        return StreamingResponse(follow(job, handle), media_type="audio/mpeg")
 
-    def dispatcher(self, app: ASGIApp) -> ASGIApp:
-        """Content-addressed audio skips the framework: it is the hot path of every player.
+def _resolve(svc: Service, article_id: str) -> AudioNow:
+    return svc.articles.resolve_audio(svc.articles.get(article_id), Start.IF_SILENT)
 
-        The lean app keeps hot files open, and a response reads from its own descriptor, so
-        eviction or replacement of a file mid-send never cuts a body short.
-        """
 
-        def resolve(digest: str) -> tuple[str, str] | None:
-            svc = self._svc
-            if svc is None:
-                return None
-            return f"{svc.store.audio_dir}/{digest[:2]}/{digest}.mp3", digest
+async def immutable(svc: Service, digest: str) -> Response:
+    """Content-addressed audio through the framework (the lean dispatcher usually answers)."""
+    if not is_digest(digest) or not svc.store.exists(digest):
+        raise NotFoundError("no audio with that digest")
+    return _FileResponse(svc, digest, IMMUTABLE)
 
-        def count(method: str, status: int, sent: int) -> None:
-            if self._svc is not None:
-                self._svc.metrics.bytes_served.inc(sent)
-                self._svc.metrics.requests.labels(
-                    "/v1/audio/{digest}.mp3", method, str(status)
-                ).inc()
 
-        fast = audio_asgi_app(resolve, IMMUTABLE, on_response=count)
+async def sidecar(svc: Service, row: ArticleRow, vtt: bool) -> Response:
+    """The timings of the article's current audio, as JSON or as WebVTT captions."""
+    if not row.digest or not svc.store.exists(row.digest):
+        return error_response(
+            404, "not_ready", "the audio is still rendering", headers={"Retry-After": "1"}
+        )
+    raw = await asyncio.to_thread(svc.store.timings_path(row.digest).read_text, "utf-8")
+    headers = {"Cache-Control": SHORT, "ETag": f'"{row.digest}-{"vtt" if vtt else "json"}"'}
+    if vtt:
+        text = Timings.from_dict(json.loads(raw)).to_vtt()
+        return Response(text, media_type="text/vtt; charset=utf-8", headers=headers)
+    return Response(raw, media_type="application/json", headers=headers)
 
-        async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            if (
-                scope["method"] in ("GET", "HEAD")
-                and scope["path"].startswith("/v1/audio/")
-                and scope["path"].endswith(".mp3")
-            ):
-                await fast(scope, receive, send)
-                return
-            status = 500
 
-            async def send_and_note(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                await send(message)
-
-            # Plain ASGI, not BaseHTTPMiddleware: an error inside a streamed body must reach
-            # the server, which then cuts the connection instead of ending the body cleanly.
-            try:
-                await app(scope, receive, send_and_note)
-            finally:
-                if self._svc is not None:
-                    route = getattr(scope.get("route"), "path", "unmatched")
-                    self._svc.metrics.requests.labels(route, scope["method"], str(status)).inc()
-
-        return dispatch
+async def speech(svc: Service, digest: str | None, job: LiveRender | None) -> Response:
+    """Ad-hoc speech: the stored MP3 whole, else the render as it runs."""
+    if digest is not None:
+        data = await asyncio.to_thread(svc.store.path(digest).read_bytes)
+        svc.metrics.bytes_served.inc(len(data))
+        return Response(data, media_type="audio/mpeg")
+    if job is None:  # speech() returns a digest or a job
+        raise NotFoundError("no audio")
+    handle = await open_live(job)
+    if handle is None:
+        await _wait(job)
+        if job.digest is None:
+            return _failed(job.error)
+        data = await asyncio.to_thread(svc.store.path(job.digest).read_bytes)
+        return Response(data, media_type="audio/mpeg")
+    return StreamingResponse(follow(job, handle), media_type="audio/mpeg")

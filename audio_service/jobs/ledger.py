@@ -8,21 +8,22 @@ goes to the queue again. So a killed worker loses nothing and no render key runs
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
 import time
-import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from audio_service.jobs.owners import owner_is_gone
+from audio_service.states import BatchItemStatus, JobState
 from audio_service.store.sqlite import SqliteDb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     render_key TEXT PRIMARY KEY,
     article_id TEXT NOT NULL,
-    state TEXT NOT NULL,            -- queued, running, done, failed
+    state TEXT NOT NULL,            -- a JobState
     owner TEXT,                     -- host:pid:token of the process running it
     lease_until REAL,
     part_path TEXT,                 -- the growing MP3, for followers in other processes
@@ -44,7 +45,7 @@ CREATE TABLE IF NOT EXISTS batch_items (
     batch_id TEXT NOT NULL,
     article_id TEXT NOT NULL,
     render_key TEXT,                -- NULL when the item could not be read
-    outcome TEXT NOT NULL,          -- queued, skipped (already current), failed (bad input)
+    outcome TEXT NOT NULL,          -- at submit: queued, skipped (already current), failed
     error TEXT,
     seconds_estimate REAL,
     notified TEXT,                  -- the webhook event already sent for it
@@ -57,34 +58,12 @@ CREATE TABLE IF NOT EXISTS consumers (
 );
 """
 
-HOST = socket.gethostname()
-
-
-def new_owner() -> str:
-    """A name for this process's claims: host and pid say where it runs, the token which run."""
-    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def owner_is_gone(owner: str) -> bool:
-    """True only when the owner ran on this host and its pid no longer exists."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != HOST or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
 
 @dataclass(frozen=True)
 class JobRow:
     render_key: str
     article_id: str
-    state: str
+    state: JobState
     owner: str | None
     lease_until: float | None
     part_path: str | None
@@ -95,14 +74,25 @@ class JobRow:
     started: float | None
     finished: float | None
 
+    @classmethod
+    def of(cls, row: sqlite3.Row) -> JobRow:
+        fields: dict[str, Any] = dict(row)
+        fields["state"] = JobState(fields["state"])
+        return cls(**fields)
+
 
 @dataclass(frozen=True)
-class BatchItem:
+class BatchEntry:
+    """A batch item as recorded, with its render job's state; batch/runs.py makes the status
+    of it (it also needs to know whether the render is stored, which the index knows)."""
+
     article_id: str
-    render_key: str | None
-    status: str  # queued, rendering, ready, skipped, superseded, failed
-    error: str | None
+    render_key: str | None  # None when the item could not be read
+    outcome: BatchItemStatus  # at submit: queued, skipped or failed
+    error: str | None  # why it failed at submit
     seconds_estimate: float | None
+    job_state: JobState | None  # None when no job was ever recorded for the key
+    job_error: str | None
 
 
 @dataclass(frozen=True)
@@ -117,19 +107,22 @@ class Ledger(SqliteDb):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
+        # Podcast build locks once lived here as "podcast:..." jobs, where the keeper would
+        # take a dead process's lock back as a render; they are in jobs/locks.py now.
+        self._run("DELETE FROM jobs WHERE render_key LIKE 'podcast:%'")
 
     # Jobs
 
     def job(self, key: str) -> JobRow | None:
         rows = self._all("SELECT * FROM jobs WHERE render_key = ?", key)
-        return JobRow(**dict(rows[0])) if rows else None
+        return JobRow.of(rows[0]) if rows else None
 
     def _ensure(self, key: str, article_id: str, now: float) -> None:
         # Under self._lock, by the caller.
         self._db.execute(
             """INSERT INTO jobs (render_key, article_id, state, enqueued)
-               VALUES (?, ?, 'new', ?) ON CONFLICT(render_key) DO NOTHING""",
-            (key, article_id, now),
+               VALUES (?, ?, ?, ?) ON CONFLICT(render_key) DO NOTHING""",
+            (key, article_id, JobState.NEW, now),
         )
 
     def enqueued(self, key: str, article_id: str) -> bool:
@@ -139,9 +132,9 @@ class Ledger(SqliteDb):
         with self._lock:
             self._ensure(key, article_id, now)
             cur = self._db.execute(
-                """UPDATE jobs SET state = 'queued', article_id = ?, enqueued = ?, error = NULL
-                   WHERE render_key = ? AND state NOT IN ('queued', 'running')""",
-                (article_id, now, key),
+                """UPDATE jobs SET state = ?, article_id = ?, enqueued = ?, error = NULL
+                   WHERE render_key = ? AND state NOT IN (?, ?)""",
+                (JobState.QUEUED, article_id, now, key, JobState.QUEUED, JobState.RUNNING),
             )
             return cur.rowcount == 1
 
@@ -163,10 +156,19 @@ class Ledger(SqliteDb):
         with self._lock:
             self._ensure(key, article_id, now)
             cur = self._db.execute(
-                """UPDATE jobs SET state = 'running', owner = ?, lease_until = ?, started = ?,
+                """UPDATE jobs SET state = ?, owner = ?, lease_until = ?, started = ?,
                        attempts = attempts + 1, error = NULL, part_path = NULL, article_id = ?
-                   WHERE render_key = ? AND NOT (state = 'running' AND lease_until > ?)""",
-                (owner, now + lease_s, now, article_id, key, now),
+                   WHERE render_key = ? AND NOT (state = ? AND lease_until > ?)""",
+                (
+                    JobState.RUNNING,
+                    owner,
+                    now + lease_s,
+                    now,
+                    article_id,
+                    key,
+                    JobState.RUNNING,
+                    now,
+                ),
             )
             return cur.rowcount == 1
 
@@ -181,14 +183,15 @@ class Ledger(SqliteDb):
     def renew(self, owner: str, lease_s: float) -> int:
         """Extend every lease this process holds (its heartbeat)."""
         return self._run(
-            "UPDATE jobs SET lease_until = ? WHERE owner = ? AND state = 'running'",
+            "UPDATE jobs SET lease_until = ? WHERE owner = ? AND state = ?",
             time.time() + lease_s,
             owner,
+            JobState.RUNNING,
         )
 
-    def finish(self, key: str, owner: str, state: str, error: str | None = None) -> bool:
-        """End a claim: done, failed, or queued again (stopped, or to be retried)."""
-        done = 1 if state == "done" else 0
+    def finish(self, key: str, owner: str, state: JobState, error: str | None = None) -> bool:
+        """End a claim: done, failed, stopped, or queued again (to be retried)."""
+        done = 1 if state == JobState.DONE else 0
         return (
             self._run(
                 """UPDATE jobs SET state = ?, error = ?, finished = ?, owner = NULL,
@@ -204,23 +207,26 @@ class Ledger(SqliteDb):
             == 1
         )
 
-    def finish_unclaimed(self, key: str, state: str) -> None:
+    def finish_unclaimed(self, key: str, state: JobState) -> None:
         """Close a queued job that turned out to need no render (current or superseded)."""
         self._run(
             """UPDATE jobs SET state = ?, finished = ? WHERE render_key = ?
-                   AND state IN ('new', 'queued')""",
+                   AND state IN (?, ?)""",
             state,
             time.time(),
             key,
+            JobState.NEW,
+            JobState.QUEUED,
         )
 
     def stale(self) -> list[JobRow]:
         """Running jobs whose lease ran out or whose process on this host is gone."""
         now = time.time()
-        rows = [JobRow(**dict(r)) for r in self._all("SELECT * FROM jobs WHERE state = 'running'")]
+        rows = self._all("SELECT * FROM jobs WHERE state = ?", JobState.RUNNING)
+        jobs = [JobRow.of(r) for r in rows]
         return [
             r
-            for r in rows
+            for r in jobs
             if (r.lease_until or 0) < now or (r.owner is not None and owner_is_gone(r.owner))
         ]
 
@@ -228,11 +234,13 @@ class Ledger(SqliteDb):
         """Return a stale job to the queue; True for the one process that wins the race."""
         return (
             self._run(
-                """UPDATE jobs SET state = 'queued', owner = NULL, lease_until = NULL,
-                       part_path = NULL, enqueued = ? WHERE render_key = ? AND state = 'running'
+                """UPDATE jobs SET state = ?, owner = NULL, lease_until = NULL,
+                       part_path = NULL, enqueued = ? WHERE render_key = ? AND state = ?
                        AND owner IS ?""",
+                JobState.QUEUED,
                 time.time(),
                 job.render_key,
+                JobState.RUNNING,
                 job.owner,
             )
             == 1
@@ -249,9 +257,9 @@ class Ledger(SqliteDb):
         rows = self._all("SELECT owner FROM consumers WHERE seen > ?", time.time() - within_s)
         return [str(r["owner"]) for r in rows if not owner_is_gone(str(r["owner"]))]
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[JobState, int]:
         rows = self._all("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
-        return {str(r["state"]): int(r["n"]) for r in rows}
+        return {JobState(r["state"]): int(r["n"]) for r in rows}
 
     # Batches
 
@@ -260,7 +268,7 @@ class Ledger(SqliteDb):
         batch_id: str,
         source: str,
         callback_url: str | None,
-        items: list[tuple[str, str | None, str, str | None, float | None]],
+        items: Sequence[tuple[str, str | None, BatchItemStatus, str | None, float | None]],
     ) -> None:
         """Items: (article id, render key, outcome, error, estimated seconds of audio)."""
         with self._lock:
@@ -280,21 +288,20 @@ class Ledger(SqliteDb):
                 self._db.execute("ROLLBACK")
                 raise
 
-    def batch(self, batch_id: str) -> tuple[sqlite3.Row, list[BatchItem]] | None:
+    def batch(self, batch_id: str) -> tuple[sqlite3.Row, list[BatchEntry]] | None:
+        """The batch's head row and its items in the order given, with their jobs' states."""
         head = self._all("SELECT * FROM batches WHERE id = ?", batch_id)
         if not head:
             return None
         rows = self._all(
             """SELECT b.article_id, b.render_key, b.outcome, b.error, b.seconds_estimate,
-                      j.state AS job_state, j.error AS job_error,
-                      r.render_key IS NOT NULL AS rendered
+                      j.state AS job_state, j.error AS job_error
                FROM batch_items b
                LEFT JOIN jobs j ON j.render_key = b.render_key
-               LEFT JOIN renders r ON r.render_key = b.render_key
                WHERE b.batch_id = ? ORDER BY b.rowid""",
             batch_id,
         )
-        return head[0], [_item(r) for r in rows]
+        return head[0], [_entry(r) for r in rows]
 
     def notices(self, key: str, event: str) -> list[Notice]:
         """Batch items waiting for `event` about `key` on a callback; each is returned once."""
@@ -314,19 +321,14 @@ class Ledger(SqliteDb):
         return [Notice(r["batch_id"], r["article_id"], r["callback_url"]) for r in rows]
 
 
-def _item(row: sqlite3.Row) -> BatchItem:
-    outcome, state = row["outcome"], row["job_state"]
-    error = row["error"]
-    if outcome == "failed":
-        status = "failed"
-    elif row["rendered"] or state == "done":
-        status = "skipped" if outcome == "skipped" else "ready"
-    elif state == "failed":
-        status, error = "failed", row["job_error"]
-    elif state == "running":
-        status = "rendering"
-    elif state == "superseded":
-        status = "superseded"  # a newer version of the article came in (or it was deleted)
-    else:
-        status = "queued"
-    return BatchItem(row["article_id"], row["render_key"], status, error, row["seconds_estimate"])
+def _entry(row: sqlite3.Row) -> BatchEntry:
+    state = row["job_state"]
+    return BatchEntry(
+        row["article_id"],
+        row["render_key"],
+        BatchItemStatus(row["outcome"]),
+        row["error"],
+        row["seconds_estimate"],
+        None if state is None else JobState(state),
+        row["job_error"],
+    )

@@ -27,8 +27,13 @@ from audio_service.jobs.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
-RenderFn = Callable[[str, str], str]  # (article id, render key) -> outcome
-WebhookFn = Callable[[str, str, str, str, int], str]  # (batch, article, key, event, attempt)
+# The kinds of job on the queue, and the arguments each one's handler takes. A new kind is a
+# name here, an enqueue helper below, and a handler passed to JobQueue.start by the service.
+JOB_KINDS = {
+    "render": "(article id, render key)",
+    "webhook": "(batch id, article id, render key, event, attempt)",
+}
+Handler = Callable[..., object]  # a kind's handler: its arguments -> an outcome
 TickFn = Callable[[], object]  # once a minute in every consuming process
 IDLE_MAX_S = 0.5  # longest a SQLite consumer sleeps between looks at an empty queue
 
@@ -56,11 +61,12 @@ class JobQueue:
         self.settings = settings
         self.ledger = ledger
         self.huey = make_huey(settings)
-        self._render_fn: RenderFn | None = None
-        self._webhook_fn: WebhookFn | None = None
+        self._handlers: dict[str, Handler] = {}
         self._tick_fn: TickFn | None = None
-        self._render: TaskWrapper = self.huey.task(name="render")(self._render_task)
-        self._webhook: TaskWrapper = self.huey.task(name="webhook")(self._webhook_task)
+        # Every process registers every kind: a producer-only one enqueues them too.
+        self._tasks: dict[str, TaskWrapper] = {
+            kind: self.huey.task(name=kind)(self._runs(kind)) for kind in JOB_KINDS
+        }
         self.huey.periodic_task(crontab(), name="minute")(self._tick_task)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -77,20 +83,21 @@ class JobQueue:
         """
         if dedupe and delay_s <= 0 and not self.ledger.enqueued(key, article_id):
             return False
-        if delay_s > 0:
-            self._render.schedule(args=(article_id, key), delay=delay_s)
-        else:
-            self._render(article_id, key)
+        self.enqueue("render", article_id, key, delay_s=delay_s)
         return True
 
     def enqueue_webhook(
         self, batch_id: str, article_id: str, key: str, event: str, attempt: int, delay_s: float
     ) -> None:
-        args = (batch_id, article_id, key, event, attempt)
+        self.enqueue("webhook", batch_id, article_id, key, event, attempt, delay_s=delay_s)
+
+    def enqueue(self, kind: str, *args: object, delay_s: float = 0) -> None:
+        """Queue a job of `kind` (a name in JOB_KINDS), now or after `delay_s` seconds."""
+        task = self._tasks[kind]
         if delay_s > 0:
-            self._webhook.schedule(args=args, delay=delay_s)
+            task.schedule(args=args, delay=delay_s)
         else:
-            self._webhook(*args)
+            task(*args)
 
     def depth(self) -> int:
         """Jobs waiting in the queue, including retries scheduled for later."""
@@ -98,17 +105,15 @@ class JobQueue:
 
     # Consuming
 
-    def _render_task(self, article_id: str, key: str) -> str:
-        if self._render_fn is None:  # a producer-only process never consumes
-            raise RuntimeError("render task reached a process that does not run jobs")
-        return self._render_fn(article_id, key)
+    def _runs(self, kind: str) -> Callable[..., object]:
+        def run(*args: object) -> object:
+            handler = self._handlers.get(kind)
+            if handler is None:  # a producer-only process never consumes
+                raise RuntimeError(f"{kind} task reached a process that does not run jobs")
+            return handler(*args)
 
-    def _webhook_task(
-        self, batch_id: str, article_id: str, key: str, event: str, attempt: int
-    ) -> str:
-        if self._webhook_fn is None:
-            raise RuntimeError("webhook task reached a process that does not run jobs")
-        return self._webhook_fn(batch_id, article_id, key, event, attempt)
+        run.__name__ = f"run_{kind}"
+        return run
 
     def _tick_task(self) -> None:
         if self._tick_fn is not None:
@@ -118,10 +123,13 @@ class JobQueue:
     def consuming(self) -> bool:
         return bool(self._threads) and not self._stop.is_set()
 
-    def start(self, threads: int, render: RenderFn, webhook: WebhookFn, tick: TickFn) -> None:
+    def start(self, threads: int, handlers: dict[str, Handler], tick: TickFn) -> None:
         """Consume in this process: `threads` workers plus Huey's scheduler (retries later,
-        and the once-a-minute tick)."""
-        self._render_fn, self._webhook_fn, self._tick_fn = render, webhook, tick
+        and the once-a-minute tick). `handlers` has one function per kind in JOB_KINDS."""
+        missing = set(JOB_KINDS) - set(handlers)
+        if missing:
+            raise ValueError(f"no handler for job kinds {sorted(missing)}")
+        self._handlers, self._tick_fn = dict(handlers), tick
         for n in range(threads):
             worker = Worker(self.huey, default_delay=0.05, max_delay=IDLE_MAX_S, backoff=1.5)
             self._spawn(f"job-worker-{n}", worker.loop)

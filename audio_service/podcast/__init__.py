@@ -1,1 +1,1 @@
-"""podcast"""
+"""Podcasts: feed definitions, episodes from cached story audio, chapters, schedule, RSS."""

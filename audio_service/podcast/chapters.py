@@ -1,38 +1,14 @@
-"""An episode's record and sidecars: ID3 tag with CHAP/CTOC and cover, chapters JSON, SRT."""
-
-# mutagen's frame classes are untyped: calling them is fine here.
-# mypy: disable-error-code="no-untyped-call"
+"""An episode's record and sidecars: chapters, what its ID3 tag says, chapters JSON, SRT."""
 
 from __future__ import annotations
 
-import io
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mutagen.id3 import (
-    APIC,
-    CHAP,
-    COMM,
-    CTOC,
-    ID3,
-    TALB,
-    TCON,
-    TDRC,
-    TIT2,
-    TLAN,
-    TPE1,
-    TSSE,
-    CTOCFlags,
-)
-
-from audio_service.errors import ConfigError
+from audio_service.audio.id3 import ChapterMark, Tags, read_cover
 from audio_service.timings import Timings
-
-_IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
-# Offsets are "unknown" (all ones): players seek chapters by time, and byte offsets would
-# have to be recomputed whenever the tag's size changes.
-_NO_OFFSET = 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
@@ -81,66 +57,27 @@ class Episode:
         return cls(**data, reused=True)
 
 
-@dataclass(frozen=True)
-class EpisodeTags:
-    title: str
-    author: str
-    album: str  # the feed's title
-    date: str  # ISO date
-    language: str
-    comment: str = ""
-
-
-def episode_id3(
-    tags: EpisodeTags, chapters: list[Chapter], encoder: str, cover: Path | None = None
-) -> bytes:
-    """ID3v2.3 tag: text frames, a top-level ordered CTOC and one CHAP per chapter.
-
-    No dates of building and no padding: the same inputs give the same bytes.
-    """
-    tag = ID3()
-    tag.add(TIT2(encoding=3, text=tags.title))
-    tag.add(TPE1(encoding=3, text=tags.author))
-    tag.add(TALB(encoding=3, text=tags.album))
-    tag.add(TDRC(encoding=3, text=tags.date))
-    tag.add(TCON(encoding=3, text="Podcast"))
-    if tags.language.lower().startswith("en"):
-        tag.add(TLAN(encoding=3, text="eng"))
-    if tags.comment:
-        tag.add(COMM(encoding=3, lang="eng", desc="", text=tags.comment))
-    tag.add(TSSE(encoding=3, text=encoder))
-    if cover is not None:
-        mime = _IMAGE_TYPES.get(cover.suffix.lower())
-        if mime is None:
-            raise ConfigError(f"cover image must be JPEG or PNG: {cover}")
-        try:
-            data = cover.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"cannot read cover image {cover}: {exc}") from exc
-        tag.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=data))
-    ids = [f"chp{i}" for i in range(len(chapters))]
-    tag.add(
-        CTOC(
-            element_id="toc",
-            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-            child_element_ids=ids,
-            sub_frames=[TIT2(encoding=3, text="Chapters")],
-        )
+def episode_tags(
+    title: str,
+    author: str,
+    album: str,
+    date: str,
+    language: str,
+    chapters: Sequence[Chapter],
+    cover: Path | None = None,
+) -> Tags:
+    """What an episode's ID3 tag says: text frames, the Podcast genre, a chapter mark per
+    chapter (a top-level ordered table of contents) and the cover picture."""
+    return Tags(
+        title=title,
+        artist=author,
+        album=album,  # the feed's title
+        date=date,  # ISO date
+        language=language,
+        genre="Podcast",
+        chapters=tuple(ChapterMark(c.title, c.start_ms, c.end_ms) for c in chapters),
+        cover=read_cover(cover) if cover is not None else None,
     )
-    for element_id, chapter in zip(ids, chapters, strict=True):
-        tag.add(
-            CHAP(
-                element_id=element_id,
-                start_time=chapter.start_ms,
-                end_time=chapter.end_ms,
-                start_offset=_NO_OFFSET,
-                end_offset=_NO_OFFSET,
-                sub_frames=[TIT2(encoding=3, text=chapter.title)],
-            )
-        )
-    buffer = io.BytesIO()
-    tag.save(buffer, v2_version=3, padding=lambda info: 0)
-    return buffer.getvalue()
 
 
 def chapters_json(chapters: list[Chapter], title: str) -> str:

@@ -12,43 +12,47 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from audio_service.article import Article
-from audio_service.audio.ffmpeg import decode_mp3_into, encode_mp3_split, load_music, mp3_frames
-from audio_service.audio.loudness import mix_bed, normalise, true_peak_dbtp
-from audio_service.audio.pcm import AudioSettings, Samples
+from audio_service.audio.ffmpeg import decode_mp3_into, load_music
+from audio_service.audio.id3 import id3_bytes
+from audio_service.audio.loudness import normalise, true_peak_dbtp
+from audio_service.audio.mix import mix_bed
+from audio_service.audio.mp3 import (
+    CODEC_DELAY,
+    count_frames,
+    encode_mp3_split,
+    mp3_frames,
+    samples_per_frame,
+)
+from audio_service.audio.pcm import Samples
+from audio_service.audio.settings import AudioSettings
 from audio_service.errors import ConfigError, NotFoundError
 from audio_service.podcast.chapters import (
     Chapter,
     Episode,
-    EpisodeTags,
     chapters_json,
-    episode_id3,
+    episode_tags,
     to_srt,
 )
 from audio_service.podcast.feeds import (
     FeedDef,
     Story,
     episode_dir,
-    select_stories,
     spoken_date,
 )
-from audio_service.render.pieces import CODEC_DELAY, count_frames, samples_per_frame
 from audio_service.render.renderer import Renderer
+from audio_service.render.script import Script
 from audio_service.store.local import AudioStore, atomic_write
-from audio_service.timings import TimedSegment, TimedWord, Timings
+from audio_service.timings import TimedSegment, Timings, WordTiming
 from audio_service.voices import VoiceDef
-
-if TYPE_CHECKING:
-    from audio_service.service.core import Service
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3  # bump when assembly changes, so stored episodes are rebuilt
+FORMAT_VERSION = 4  # bump when assembly changes, so stored episodes are rebuilt
 GAP_MS = 500  # silence between the parts of an episode (after a story's own final pause)
 MUSIC_BELOW_SPEECH_LU = 4.0  # jingles sit a little under the speech
 
@@ -100,7 +104,7 @@ class _Timeline:
                     start_ms=base + seg.start_ms,
                     end_ms=base + seg.end_ms,
                     words=tuple(
-                        TimedWord(w.word, base + w.start_ms, base + w.end_ms) for w in seg.words
+                        WordTiming(w.word, base + w.start_ms, base + w.end_ms) for w in seg.words
                     ),
                 )
             )
@@ -187,7 +191,7 @@ class EpisodeBuilder:
         return article
 
     def inputs_key(
-        self, feed: FeedDef, day: date, stories: Sequence[Story], voice: VoiceDef
+        self, feed: FeedDef, day: date, stories: Sequence[Story], scripts: Sequence[Script]
     ) -> str:
         """Hash of everything that shapes the episode's bytes (cheap: no audio is touched)."""
         blob = {
@@ -197,7 +201,8 @@ class EpisodeBuilder:
             "settings": repr(self.settings),
             "texts": self.texts(feed, day, stories),
             "stories": [
-                [s.id, self.renderer.cache_inputs(self._article(feed, s), voice)] for s in stories
+                [s.id, self.renderer.cache_inputs(script)]
+                for s, script in zip(stories, scripts, strict=True)
             ],
             "files": [
                 _file_digest(p) for p in (*feed.music.values(), feed.bed_music, feed.cover_image)
@@ -206,16 +211,14 @@ class EpisodeBuilder:
         text = json.dumps(blob, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def _speeches(
-        self, articles: Sequence[Article], voice: VoiceDef
-    ) -> list[tuple[bytes, int, Timings, int]]:
+    def _speeches(self, scripts: Sequence[Script]) -> list[tuple[bytes, int, Timings, int]]:
         """Each rendered through the renderer (cached pieces are reused): its MP3, frames,
         timings and how many segments were synthesised afresh."""
         out = []
         bitrate = self.renderer.settings.bitrate_kbps
-        for article in articles:
+        for script in scripts:
             buffer = io.BytesIO()
-            result = self.renderer.render(article, voice, buffer)
+            result = self.renderer.render(script, buffer)
             data, rate = buffer.getvalue(), result.timings.sample_rate_hz
             out.append((data, mp3_frames(data, bitrate, rate), result.timings, result.synthesized))
         return out
@@ -232,7 +235,9 @@ class EpisodeBuilder:
         """Build (or find) the feed's episode for a day; same inputs give the same bytes."""
         if not stories:
             raise NotFoundError(f"feed {feed.id!r} has no stories for {day.isoformat()}")
-        key = self.inputs_key(feed, day, stories, voice)
+        # Each story's script is made once: it keys the episode and is rendered.
+        scripts = [self.renderer.script(self._article(feed, s), voice) for s in stories]
+        key = self.inputs_key(feed, day, stories, scripts)
         folder = episode_dir(self.data_dir, feed.id, day)
         record = folder / "episode.json"
         if not force and record.is_file():
@@ -252,20 +257,22 @@ class EpisodeBuilder:
         made = 0
         started = time.perf_counter()
 
-        def said(text: str) -> Article:
-            return Article(title="", body=(text,), language=feed.language)
+        def said(text: str) -> Script:
+            return self.renderer.script(
+                Article(title="", body=(text,), language=feed.language), voice
+            )
 
         # Everything spoken, in episode order, rendered and decoded before assembly.
-        spoken: list[Article] = []
+        spoken: list[Script] = []
         if texts["intro"].strip():
             spoken.append(said(texts["intro"]))
-        for number, story in enumerate(stories):
+        for number, script in enumerate(scripts):
             if number and texts["transition"].strip():
                 spoken.append(said(texts["transition"]))
-            spoken.append(self._article(feed, story))
+            spoken.append(script)
         if texts["outro"].strip():
             spoken.append(said(texts["outro"]))
-        speeches = iter(self._speeches(spoken, voice))
+        speeches = iter(self._speeches(spoken))
 
         def speak(text: str, kind: str, title: str = "", story_id: str = "") -> None:
             nonlocal made
@@ -320,8 +327,16 @@ class EpisodeBuilder:
             )
         ]
         title = f"{feed.title}: {spoken_date(day, feed.language)}"
-        tags = EpisodeTags(title, feed.author, feed.title, day.isoformat(), feed.language)
-        header = episode_id3(tags, chapters, "audio-service podcast (LAME)", feed.cover_image)
+        tags = episode_tags(
+            title,
+            feed.author,
+            feed.title,
+            day.isoformat(),
+            feed.language,
+            chapters,
+            feed.cover_image,
+        )
+        header = id3_bytes(tags, "audio-service podcast (LAME)")
         timings = Timings(duration_ms, rate, voice.id, tuple(line.segments))
         partial = self.store.begin(key)
         try:
@@ -368,11 +383,3 @@ class EpisodeBuilder:
         for name, text in files.items():
             with atomic_write(folder / name) as handle:
                 handle.write(text.encode())
-
-
-def build_for_service(svc: Service, feed: FeedDef, day: date, *, force: bool = False) -> Episode:
-    """What the CLI and HTTP route call: the service's stories, renderer and store."""
-    stories = select_stories(feed, day, svc.index)
-    voice = svc.voice_for(Article(title="", body=()), feed.voice or None)
-    builder = EpisodeBuilder(svc.renderer, svc.store, svc.settings.data_dir)
-    return builder.build(feed, day, stories, voice, force=force)

@@ -1,8 +1,7 @@
-"""Podcast feeds: definition files (feeds/*.toml), the stories of a day, the RSS 2.0 document."""
+"""Podcast feeds: definition files (feeds/*.toml), the stories of a day, stored episodes."""
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,23 +9,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from feedgen.ext.base import (  # type: ignore[import-untyped]
-    BaseEntryExtension,
-    BaseExtension,
-)
-from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
-from feedgen.util import xml_elem  # type: ignore[import-untyped]
-
-from audio_service.article import Article
+from audio_service import ids
+from audio_service.article import Article, article_from_json
 from audio_service.errors import ConfigError, NotFoundError
 from audio_service.podcast.chapters import Episode
 from audio_service.podcast.schedule import cron
 from audio_service.store.index import Index
 
-PODCAST_NS = "https://podcastindex.org/namespace/1.0"
-ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 ORDERS = ("listed", "published", "published-desc")
-_FEED_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_FEED_ID = ids.FEED_ID_RE
 _MUSIC_SLOTS = ("intro", "transition", "outro")
 _BED_KEYS = ("bed", "bed_gain_db", "bed_duck_db")
 
@@ -121,7 +112,7 @@ def _feed_from_dict(raw: dict[str, Any], base: Path, default_id: str) -> FeedDef
         fields["cover_image"] = base / str(fields["cover_image"])
     feed = FeedDef(**fields)  # unknown keys: TypeError, reported with the file name
     if not _FEED_ID.match(feed.id):
-        raise ValueError(f"feed id must match [A-Za-z0-9._-]{{1,128}}, not {feed.id!r}")
+        raise ValueError(f"feed id must match {ids.FEED_ID}, not {feed.id!r}")
     if feed.order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, not {feed.order!r}")
     if not feed.articles and not feed.published_on_date:
@@ -151,8 +142,6 @@ def spoken_date(day: date, language: str) -> str:
 
 def select_stories(feed: FeedDef, day: date, index: Index) -> list[Story]:
     """The feed's stories for a day from the service's index, in the feed's order."""
-    from audio_service.service.core import article_from_json
-
     chosen: dict[str, Article] = {}
     for article_id in feed.articles:
         row = index.article(article_id)
@@ -182,123 +171,3 @@ def load_episodes(data_dir: Path, feed_id: str) -> list[Episode]:
     """Every stored episode of a feed, oldest first (for feed_xml)."""
     found = sorted((data_dir / "podcasts" / feed_id).glob("*/episode.json"))
     return [Episode.from_json(p.read_text(encoding="utf-8")) for p in found]
-
-
-# --- RSS --------------------------------------------------------------------------------
-
-
-def audio_url(base_url: str, digest: str) -> str:
-    return f"{base_url.rstrip('/')}/v1/audio/{digest}.mp3"
-
-
-def sidecar_url(base_url: str, episode: Episode, name: str) -> str:
-    """Where the HTTP API serves DATA_DIR/podcasts/<feed>/<date>/<name>."""
-    return f"{base_url.rstrip('/')}/v1/podcasts/{episode.feed_id}/episodes/{episode.date}/{name}"
-
-
-class _PodcastIndexExtension(BaseExtension):  # type: ignore[misc]
-    """feedgen has no Podcasting 2.0 elements: declare their namespace on the channel.
-
-    It also writes itunes:explicit, as Apple now asks ("true"/"false"), where feedgen only
-    accepts the older "yes"/"no"/"clean".
-    """
-
-    def __init__(self) -> None:
-        self.explicit = False
-
-    def extend_ns(self) -> dict[str, str]:
-        return {"podcast": PODCAST_NS}
-
-    def extend_rss(self, rss: Any) -> Any:
-        channel = rss[0]
-        xml_elem(f"{{{ITUNES_NS}}}explicit", channel).text = str(self.explicit).lower()
-        return rss
-
-
-class _PodcastIndexEntry(BaseEntryExtension):  # type: ignore[misc]
-    """podcast:chapters and podcast:transcript on an item."""
-
-    def __init__(self) -> None:
-        self.links: list[tuple[str, dict[str, str]]] = []
-        self.explicit = False
-
-    def extend_ns(self) -> dict[str, str]:
-        return {"podcast": PODCAST_NS}
-
-    def extend_rss(self, item: Any) -> Any:
-        for tag, attrs in self.links:
-            xml_elem(f"{{{PODCAST_NS}}}{tag}", item).attrib.update(attrs)
-        xml_elem(f"{{{ITUNES_NS}}}explicit", item).text = str(self.explicit).lower()
-        return item
-
-
-def _duration(ms: int) -> str:
-    hours, rest = divmod(round(ms / 1000), 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours:d}:{minutes:02d}:{seconds:02d}"
-
-
-def feed_xml(feed: FeedDef, episodes: list[Episode], base_url: str) -> bytes:
-    """RSS 2.0 with the iTunes and Podcasting 2.0 namespaces, newest episode first.
-
-    Deterministic: lastBuildDate is the newest episode's pubDate, not the time of asking,
-    so the same episodes give the same bytes (and the same ETag).
-    """
-    gen = FeedGenerator()
-    gen.load_extension("podcast")
-    gen.register_extension("podcastindex", _PodcastIndexExtension, _PodcastIndexEntry)
-    gen.title(feed.title)
-    gen.description(feed.description)
-    gen.link(href=feed.link or f"{base_url.rstrip('/')}/v1/podcasts/{feed.id}/feed.xml")
-    gen.language(feed.language)
-    gen.generator("audio-service")
-    gen.podcast.itunes_author(feed.author)
-    gen.podcast.itunes_summary(feed.description)
-    gen.podcastindex.explicit = feed.explicit
-    gen.podcast.itunes_owner(name=feed.owner_name or feed.author, email=feed.owner_email)
-    if feed.subcategory:
-        gen.podcast.itunes_category(feed.category, feed.subcategory)
-    else:
-        gen.podcast.itunes_category(feed.category)
-    if feed.artwork_url:
-        gen.image(url=feed.artwork_url, title=feed.title, link=feed.link or None)
-        gen.podcast.itunes_image(feed.artwork_url)
-    ordered = sorted(episodes, key=lambda e: e.date)
-    if ordered:
-        gen.lastBuildDate(datetime.fromisoformat(ordered[-1].pub_date))
-    else:
-        gen.lastBuildDate(datetime(2000, 1, 1).astimezone())
-    # feedgen writes items in reverse order of adding: add oldest first, newest shows first.
-    for episode in ordered:
-        entry = gen.add_entry()
-        entry.guid(episode.guid, permalink=False)
-        entry.title(episode.title)
-        entry.description(
-            "In this episode: " + "; ".join(c.title for c in episode.chapters if c.kind == "story")
-        )
-        entry.pubDate(datetime.fromisoformat(episode.pub_date))
-        entry.enclosure(audio_url(base_url, episode.digest), str(episode.size_bytes), "audio/mpeg")
-        entry.podcast.itunes_duration(_duration(episode.duration_ms))
-        entry.podcastindex.explicit = feed.explicit
-        entry.podcastindex.links = [
-            (
-                "chapters",
-                {
-                    "url": sidecar_url(base_url, episode, "chapters.json"),
-                    "type": "application/json+chapters",
-                },
-            ),
-            (
-                "transcript",
-                {"url": sidecar_url(base_url, episode, "transcript.vtt"), "type": "text/vtt"},
-            ),
-            (
-                "transcript",
-                {
-                    "url": sidecar_url(base_url, episode, "transcript.srt"),
-                    "type": "application/x-subrip",
-                },
-            ),
-        ]
-    xml: bytes = gen.rss_str(pretty=True)
-    return xml

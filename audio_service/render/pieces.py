@@ -15,55 +15,17 @@ import json
 import logging
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 from audio_service.audio import pcm as audio
-from audio_service.audio.mp3 import Mp3Encoder
-from audio_service.audio.pcm import AudioSettings
-from audio_service.engines.base import WordTiming
+from audio_service.audio.mp3 import Mp3Encoder, Piece, count_frames
+from audio_service.audio.settings import AudioSettings
 from audio_service.engines.pool import EngineFactory, engine_in_worker
-from audio_service.errors import AudioError
 from audio_service.store.local import atomic_write
+from audio_service.timings import WordTiming
 from audio_service.voices import VoiceDef
 
 log = logging.getLogger(__name__)
-
-# LAME starts a stream with 576 samples of encoder delay and the decoder's filterbank adds
-# 529 more: measured here with ffmpeg, the same for a lone piece and for one inside a stream.
-CODEC_DELAY = 1105
-
-
-@dataclass(frozen=True)
-class Piece:
-    mp3: bytes
-    frames: int
-    sample_rate_hz: int
-    speech_samples: int  # length of the speech before its pause
-    words: tuple[WordTiming, ...] = ()  # relative to the start of the speech
-
-    @property
-    def samples(self) -> int:
-        """What the piece decodes to: every frame carries a fixed number of samples."""
-        return self.frames * samples_per_frame(self.sample_rate_hz)
-
-
-def samples_per_frame(sample_rate_hz: int) -> int:
-    return 1152 if sample_rate_hz >= 32000 else 576  # MPEG-1 or MPEG-2/2.5 layer III
-
-
-def count_frames(data: bytes, bitrate_kbps: int, sample_rate_hz: int) -> int:
-    """Walk the frame headers of constant-bitrate layer III data."""
-    per_kbit = 144_000 if sample_rate_hz >= 32000 else 72_000  # MPEG-1, else MPEG-2/2.5
-    frames = offset = 0
-    while offset + 4 <= len(data):
-        header = int.from_bytes(data[offset : offset + 4], "big")
-        if header >> 21 != 0x7FF:
-            raise AudioError(f"lost MP3 frame sync at byte {offset}")
-        padding = (header >> 9) & 1
-        offset += per_kbit * bitrate_kbps // sample_rate_hz + padding
-        frames += 1
-    return frames
 
 
 def make_piece(

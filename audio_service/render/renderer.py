@@ -1,7 +1,8 @@
-"""The one orchestrator: an Article and a VoiceDef in, streamed MP3 bytes and timings out."""
+"""The one orchestrator: a Script (segments for a voice) in, streamed MP3 bytes and timings out."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -13,14 +14,16 @@ from typing import Protocol
 
 from audio_service.article import Article
 from audio_service.audio import pcm as audio
-from audio_service.audio.mp3 import Tags, id3_bytes
-from audio_service.audio.pcm import AudioSettings
+from audio_service.audio.id3 import Tags, id3_bytes
+from audio_service.audio.loudness import integrated_lufs
+from audio_service.audio.mp3 import CODEC_DELAY, Piece
+from audio_service.audio.settings import AudioSettings
 from audio_service.config import Settings
 from audio_service.engines.pool import SynthPool
 from audio_service.errors import ArticleError
-from audio_service.render.pieces import CODEC_DELAY, Piece, PieceCache, make_piece, piece_key
-from audio_service.render.script import Scripter
-from audio_service.timings import TimedSegment, TimedWord, Timings
+from audio_service.render.pieces import PieceCache, make_piece, piece_key
+from audio_service.render.script import Script, Scripter
+from audio_service.timings import TimedSegment, Timings, WordTiming
 from audio_service.voices import VoiceDef
 
 log = logging.getLogger(__name__)
@@ -74,26 +77,32 @@ class Renderer:
             settings.audio,
             publisher=settings.publisher,
             calibration_file=settings.data_dir / "calibration.json",
-            pieces=settings.piece_cache(),
+            pieces=PieceCache(settings.segments_dir, settings.segment_cache_mb * 1024 * 1024),
         )
 
-    def cache_inputs(
-        self, article: Article, voice: VoiceDef, article_id: str = ""
-    ) -> dict[str, object]:
+    def script(self, article: Article, voice: VoiceDef, article_id: str = "") -> Script:
+        """The article's Script for a voice: make it once, then key and render with it."""
+        return self.scripter.script(article, voice, article_id)
+
+    def cache_inputs(self, script: Script) -> dict[str, object]:
         """Everything that shapes the audio: hashing this gives the audio's cache key."""
-        locale = self.scripter.locale(article, voice)
-        written = "\n".join((article.title, article.subtitle, article.byline, *article.body))
+        voice = script.voice
         return {
-            "segments": [
-                (s.kind, s.spoken, s.pause_after_ms) for s in self.scripter.script(article, voice)
-            ],
+            "segments": [(s.kind, s.spoken, s.pause_after_ms) for s in script.segments],
             "voice": voice.digest,
             "engine": self.pool.engine_version(voice.engine),
             # Only the rules this article uses: a rule for another name re-renders nothing.
-            "lexicon": self.scripter.lexicon(locale, voice).applied_version(written),
+            "lexicon": script.lexicon_version,
             "audio": repr(self.settings),
-            "tags": repr(self.tags(article, article_id)),
+            "tags": repr(self.tags(script.article, script.article_id)),
         }
+
+    def render_key(self, script: Script) -> str:
+        """The cache key of the audio this script renders to (sha256 of cache_inputs)."""
+        blob = json.dumps(
+            self.cache_inputs(script), sort_keys=True, ensure_ascii=False, default=str
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
 
     def tags(self, article: Article, article_id: str = "") -> Tags:
         return Tags(
@@ -131,7 +140,7 @@ class Renderer:
         # Repeat: the limiter takes back a little of each increase in gain.
         for _ in range(3):
             joined = [audio.shape_segment(s.pcm, rate, gain, self.settings)[0] for s in syntheses]
-            measured = audio.integrated_lufs(audio.join(joined, rate, 300), rate)
+            measured = integrated_lufs(audio.join(joined, rate, 300), rate)
             gain += self.settings.loudness_lufs - measured
         log.info("calibrated voice %s: gain %.2f dB", voice.id, gain)
         return round(gain, 3)
@@ -153,9 +162,7 @@ class Renderer:
         with atomic_write(self._calibration_file) as handle:
             handle.write(json.dumps(data, indent=1).encode())
 
-    def render(
-        self, article: Article, voice: VoiceDef, out: ByteSink, article_id: str = ""
-    ) -> RenderResult:
+    def render(self, script: Script, out: ByteSink) -> RenderResult:
         """Write the article's MP3 to `out` as it is made: ID3 tag, then one piece a segment.
 
         Pieces already cached are reused; the rest are made in the workers, in parallel but
@@ -163,10 +170,10 @@ class Renderer:
         out as soon as the first piece is done and memory holds only the window.
         """
         started = time.perf_counter()
-        segments = self.scripter.script(article, voice)
+        voice, segments = script.voice, script.segments
         gain = self.gain_db(voice)
         engine = self.pool.engine_version(voice.engine)
-        header = id3_bytes(self.tags(article, article_id), engine)
+        header = id3_bytes(self.tags(script.article, script.article_id), engine)
         out.write(header)
         written = len(header)
         keys = [
@@ -237,7 +244,7 @@ class Renderer:
                         end_ms=end_ms,
                         words=tuple(
                             # ms rounding must not carry a word past its segment
-                            TimedWord(
+                            WordTiming(
                                 w.word,
                                 min(start_ms + w.start_ms, end_ms),
                                 min(start_ms + w.end_ms, end_ms),

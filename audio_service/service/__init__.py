@@ -1,1 +1,1 @@
-"""service"""
+"""The running service: composition root, the article lifecycle, render queue, job runner."""

@@ -10,13 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from audio_service.article import Article
 from audio_service.errors import AudioServiceError, EngineError, OverloadedError
 from audio_service.jobs.ledger import Ledger
 from audio_service.render.renderer import Renderer
+from audio_service.render.script import Script
+from audio_service.states import ArticleStatus, JobState
 from audio_service.store.base import AudioStorage
 from audio_service.store.index import Index
-from audio_service.voices import VoiceDef
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,7 @@ class RenderQueue:
         with self._lock:
             return self._live.get(key)
 
-    def submit(
-        self, key: str, article: Article, voice: VoiceDef, article_id: str = ""
-    ) -> LiveRender:
+    def submit(self, key: str, script: Script) -> LiveRender:
         with self._lock:
             existing = self._live.get(key)
             if existing is not None:
@@ -103,10 +101,10 @@ class RenderQueue:
                 raise OverloadedError(
                     f"render queue is full ({self.max_queued} renders waiting); try again shortly"
                 )
-            claimed = self.ledger.claim(key, article_id, self.owner, self.lease_s)
+            claimed = self.ledger.claim(key, script.article_id, self.owner, self.lease_s)
             job = self._live[key] = LiveRender(key=key, remote=not claimed)
         if claimed:
-            self._executor.submit(self._run, job, article, voice, article_id)
+            self._executor.submit(self._run, job, script)
         else:
             threading.Thread(target=self._watch, args=(job,), daemon=True).start()
         return job
@@ -115,7 +113,7 @@ class RenderQueue:
         """Follow a render that another process holds until it ends, through the ledger."""
         try:
             row = self.ledger.job(job.key)
-            while row is not None and row.state == "running" and not self._closing.is_set():
+            while row is not None and row.state == JobState.RUNNING and not self._closing.is_set():
                 if job.path is None and row.part_path:
                     job.path = Path(row.part_path)
                     job.started.set()
@@ -131,22 +129,24 @@ class RenderQueue:
                 self._live.pop(job.key, None)
             job.done.set()
 
-    def _run(self, job: LiveRender, article: Article, voice: VoiceDef, article_id: str) -> None:
+    def _run(self, job: LiveRender, script: Script) -> None:
+        article_id, voice = script.article_id, script.voice
         partial = self.store.begin(job.key)
         job.path = partial.path
         self.ledger.set_part(job.key, self.owner, partial.path)
         job.started.set()
-        self.index.set_status(job.key, "rendering")
-        state, error = "failed", None
+        self.index.set_status(job.key, ArticleStatus.RENDERING)
+        state: JobState = JobState.FAILED
+        error: str | None = None
         seconds = 0.0
         try:
-            result = self.renderer.render(article, voice, partial, article_id=article_id)
+            result = self.renderer.render(script, partial)
             seconds = result.seconds
             digest = self.store.commit(partial, result.timings.to_json())
             self.index.add_render(job.key, digest, partial.size, result.timings.duration_ms)
             self.index.publish(job.key, digest, result.timings.duration_ms)
             job.digest, job.duration_ms = digest, result.timings.duration_ms
-            state = "done"
+            state = JobState.DONE
         except Exception as exc:  # a render thread must never die silently
             self.store.abandon(partial)
             state, error = self._failed(job, exc, article_id)
@@ -156,16 +156,16 @@ class RenderQueue:
                 self._live.pop(job.key, None)
             job.done.set()
             if self._on_done is not None:
-                self._on_done(job.key, voice.id, seconds, state == "done")
+                self._on_done(job.key, voice.id, seconds, state == JobState.DONE)
 
-    def _failed(self, job: LiveRender, exc: Exception, article_id: str) -> tuple[str, str]:
+    def _failed(self, job: LiveRender, exc: Exception, article_id: str) -> tuple[JobState, str]:
         """Record why a render ended early; returns the ledger state and error."""
         job.transient = isinstance(exc, EngineError)
         if self._closing.is_set():
             # Stopped by a shutdown: Service.close hands it back to the queue (resume).
             job.error = f"service stopped during the render ({type(exc).__name__})"
-            self.index.set_status(job.key, "queued")
-            return "stopped", job.error
+            self.index.set_status(job.key, ArticleStatus.QUEUED)
+            return JobState.STOPPED, job.error
         if isinstance(exc, AudioServiceError):
             job.error = str(exc)
             log.warning("render %s failed: %s", job.key[:12], exc)
@@ -175,10 +175,10 @@ class RenderQueue:
         row = self.ledger.job(job.key)
         attempts = row.attempts if row else 1
         if job.transient and self._retry is not None and self._retry(job.key, article_id, attempts):
-            self.index.set_status(job.key, "queued", job.error)
-            return "queued", job.error
-        self.index.set_status(job.key, "failed", job.error)
-        return "failed", job.error
+            self.index.set_status(job.key, ArticleStatus.QUEUED, job.error)
+            return JobState.QUEUED, job.error
+        self.index.set_status(job.key, ArticleStatus.FAILED, job.error)
+        return JobState.FAILED, job.error
 
     def close(self) -> None:
         """Refuse new work and drop what has not started; running renders end on their own."""

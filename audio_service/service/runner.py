@@ -1,86 +1,103 @@
-"""The service's side of the job queue: running render, webhook and schedule jobs, the lease
-keeper, and retries. Mixed into Service, which owns the parts used here."""
+"""The job runner: render and webhook jobs from the queue, retries, and the lease keeper."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
+from typing import Protocol
 
 from audio_service.config import Settings
 from audio_service.jobs.ledger import Ledger
+from audio_service.jobs.locks import Locks
 from audio_service.jobs.queue import JobQueue, job_log
 from audio_service.jobs.webhooks import WebhookError, backoff_s, deliver, event_body
 from audio_service.metrics import Metrics
+from audio_service.service.lifecycle import Lifecycle, Start
 from audio_service.service.render_queue import LiveRender
-from audio_service.store.index import ArticleRow, Index
-from audio_service.store.local import AudioStore
-
-if TYPE_CHECKING:
-    from audio_service.service.core import Service
+from audio_service.states import JobOutcome, JobState
 
 log = logging.getLogger(__name__)
-JOB_STATES = ("queued", "running", "done", "failed", "stopped", "superseded")
 
 
-class QueueJobs:
-    settings: Settings
-    index: Index
-    ledger: Ledger
-    jobs: JobQueue
-    metrics: Metrics
-    store: AudioStore
-    owner: str
-    _stopping: threading.Event
-    _last_tick: datetime
+class Links(Protocol):
+    """Where the service's audio is published (http/urls.py spells the URLs)."""
 
-    if TYPE_CHECKING:  # Service's own methods, used here
+    def article_audio(self, article_id: str) -> str: ...
 
-        def get(self, article_id: str) -> ArticleRow: ...
 
-        def ensure_render(self, row: ArticleRow) -> LiveRender | None: ...
+class JobRunner:
+    """Runs what the shared queue hands this process, and keeps its leases alive."""
 
-    def _queue_depth(self) -> float:
+    def __init__(
+        self,
+        settings: Settings,
+        articles: Lifecycle,
+        ledger: Ledger,
+        locks: Locks,
+        jobs: JobQueue,
+        metrics: Metrics,
+        owner: str,
+        links: Links,
+    ) -> None:
+        self.settings = settings
+        self.articles = articles
+        self.ledger = ledger
+        self.locks = locks
+        self.jobs = jobs
+        self.metrics = metrics
+        self.owner = owner
+        self.links = links
+
+    # The lease keeper
+
+    def keep(self, stopping: threading.Event) -> None:
+        """Heartbeat this process's leases; take back jobs whose process went away."""
+        interval = max(0.5, min(2.0, self.settings.lease_s / 3))
+        while not stopping.wait(interval):
+            try:
+                self.keep_once()
+            except Exception:  # the keeper must outlive a locked or vanished database
+                log.exception("lease keeper: unexpected error; going on")
+
+    def keep_once(self) -> None:
+        self.ledger.renew(self.owner, self.settings.lease_s)
+        self.locks.renew(self.owner, self.settings.lease_s)
+        if self.jobs.consuming:
+            self.ledger.consuming(self.owner)
+        for job in self.ledger.stale():
+            if job.owner != self.owner and self.ledger.take_back(job):
+                job_log(
+                    kind="render",
+                    outcome=JobOutcome.TAKEN_BACK,
+                    key=job.render_key[:16],
+                    article=job.article_id,
+                    owner=job.owner,
+                    by=self.owner,
+                )
+                self.jobs.enqueue_render(job.article_id, job.render_key, dedupe=False)
+        counts = self.ledger.counts()
+        shown = {s for s in JobState if s is not JobState.NEW}
+        for state in {*shown, *counts}:  # states that emptied must read 0
+            self.metrics.jobs_by_state.labels(state).set(counts.get(state, 0))
+
+    def queue_depth(self) -> float:
         try:
             return float(self.jobs.depth())
         except Exception:  # a scrape must not fail because the queue is unreachable
             return float("nan")
 
-    def _keep(self) -> None:
-        """Heartbeat this process's leases; take back jobs whose process went away."""
-        interval = max(0.5, min(2.0, self.settings.lease_s / 3))
-        while not self._stopping.wait(interval):
-            try:
-                self.ledger.renew(self.owner, self.settings.lease_s)
-                if self.jobs.consuming:
-                    self.ledger.consuming(self.owner)
-                for job in self.ledger.stale():
-                    if job.owner != self.owner and self.ledger.take_back(job):
-                        job_log(
-                            kind="render",
-                            outcome="taken_back",
-                            key=job.render_key[:16],
-                            article=job.article_id,
-                            owner=job.owner,
-                            by=self.owner,
-                        )
-                        self.jobs.enqueue_render(job.article_id, job.render_key, dedupe=False)
-                counts = self.ledger.counts()
-                for state in {*JOB_STATES, *counts}:  # states that emptied must read 0
-                    self.metrics.jobs_by_state.labels(state).set(counts.get(state, 0))
-            except Exception:  # the keeper must outlive a locked or vanished database
-                log.exception("lease keeper: unexpected error; going on")
+    # Render jobs
 
-    def _retry_later(self, key: str, article_id: str, attempts: int) -> bool:
+    def retry_later(self, key: str, article_id: str, attempts: int) -> bool:
         """A render failed for a reason that may pass: try again later, with backoff."""
         if attempts > self.settings.job_retries:
             return False
         delay = backoff_s(attempts)
         job_log(
             kind="render",
-            outcome="retry",
+            outcome=JobOutcome.RETRY,
             key=key[:16],
             article=article_id,
             attempt=attempts,
@@ -89,20 +106,7 @@ class QueueJobs:
         self.jobs.enqueue_render(article_id, key, delay_s=delay)
         return True
 
-    def start_jobs(self, threads: int | None = None) -> None:
-        self._last_tick = datetime.now(UTC)
-        threads = threads or self.settings.job_threads
-        self.jobs.start(threads, self.run_job, self.run_webhook, self.run_schedule)
-
-    def run_schedule(self) -> list[str]:
-        """Build the podcast episodes whose schedule came due since the last look."""
-        from audio_service.podcast.schedule import run_due
-
-        now = datetime.now(UTC)
-        since, self._last_tick = self._last_tick, now
-        return run_due(cast("Service", self), since, now)
-
-    def run_job(self, article_id: str, key: str) -> str:
+    def run_job(self, article_id: str, key: str) -> JobOutcome:
         """Render one article version unless it is current, superseded or rendered elsewhere."""
         started = time.perf_counter()
         outcome = self._render_job(article_id, key)
@@ -117,43 +121,42 @@ class QueueJobs:
             key=key[:16],
             seconds=round(seconds, 3),
             attempts=job.attempts if job else 0,
-            error=job.error if job and outcome == "failed" else None,
+            error=job.error if job and outcome == JobOutcome.FAILED else None,
             worker=self.owner,
         )
         return outcome
 
-    def _render_job(self, article_id: str, key: str) -> str:
-        row = self.index.article(article_id)
+    def _render_job(self, article_id: str, key: str) -> JobOutcome:
+        row = self.articles.index.article(article_id)
         if row is None or row.render_key != key:
             # Deleted, or a newer version came in (it has a job of its own).
-            self.ledger.finish_unclaimed(key, "superseded")
-            return "superseded"
-        stored = self.index.render(key)
-        if stored is not None and self.store.exists(stored.digest):
-            if row.status != "ready":
-                self.index.publish(key, stored.digest, stored.duration_ms)
-            self.ledger.finish_unclaimed(key, "done")
-            return "current"
-        if row.status == "failed":
-            self.index.set_status(key, "queued")
-            row = self.get(article_id)
+            self.ledger.finish_unclaimed(key, JobState.SUPERSEDED)
+            return JobOutcome.SUPERSEDED
         live: LiveRender | None = None
         for _ in range(3):
-            live = self.ensure_render(row)
+            now = self.articles.resolve_audio(row, Start.ALWAYS)
+            if now.current:
+                self.ledger.finish_unclaimed(key, JobState.DONE)
+                return JobOutcome.CURRENT
+            live = now.live
             if live is None:
-                return "current"
+                return JobOutcome.CURRENT
             live.done.wait()
             if not live.remote:
                 break
             if live.error is None:
-                return "elsewhere"  # another process rendered it
+                return JobOutcome.ELSEWHERE  # another process rendered it
             # The process that held it went away; it is ours to render if nobody took it.
-            row = self.get(article_id)
+            row = self.articles.get(article_id)
         if live is None or live.error is None:
-            return "rendered"
+            return JobOutcome.RENDERED
         job = self.ledger.job(key)
-        state = job.state if job is not None else "failed"
-        return {"queued": "retrying", "stopped": "stopped"}.get(state, "failed")
+        state = job.state if job is not None else JobState.FAILED
+        if state == JobState.QUEUED:
+            return JobOutcome.RETRYING
+        return JobOutcome.STOPPED if state == JobState.STOPPED else JobOutcome.FAILED
+
+    # Webhooks
 
     def notify(self, key: str, event: str) -> int:
         """Queue the webhook of every batch waiting to hear about this render."""
@@ -164,20 +167,19 @@ class QueueJobs:
 
     def run_webhook(
         self, batch_id: str, article_id: str, key: str, event: str, attempt: int
-    ) -> str:
+    ) -> JobOutcome:
         found = self.ledger.batch(batch_id)
         url = found[0]["callback_url"] if found else None
         if not url or found is None:
-            return "no callback"
+            return JobOutcome.NO_CALLBACK
         # An article that could not be read has no row (or an older one): say why it failed.
         unread = next((i.error for i in found[1] if i.article_id == article_id and not key), None)
-        row = None if unread else self.index.article(article_id)
-        base = self.settings.public_url.rstrip("/")
+        row = None if unread else self.articles.index.article(article_id)
         payload = {
             "batch_id": batch_id,
             "article_id": article_id,
             "status": "ready" if event == "article.ready" else "failed",
-            "audio_url": f"{base}/v1/articles/{article_id}/audio.mp3",
+            "audio_url": self.links.article_audio(article_id),
             "digest": row.digest if row else None,
             "duration_ms": row.duration_ms if row else None,
             "error": unread or (row.error if row and event == "article.failed" else None),
@@ -187,14 +189,14 @@ class QueueJobs:
         )
         try:
             deliver(url, event, body, self.settings.webhook_secret)
-            outcome = "delivered"
+            outcome = JobOutcome.DELIVERED
         except WebhookError as exc:
             if exc.transient and attempt <= self.settings.job_retries:
                 delay = backoff_s(attempt)
                 self.jobs.enqueue_webhook(batch_id, article_id, key, event, attempt + 1, delay)
-                outcome = "retrying"
+                outcome = JobOutcome.RETRYING
             else:
-                outcome = "gave_up"
+                outcome = JobOutcome.GAVE_UP
             job_log(
                 kind="webhook",
                 outcome=outcome,
@@ -210,3 +212,11 @@ class QueueJobs:
         )
         self.metrics.jobs.labels("webhook", outcome).inc()
         return outcome
+
+    def on_render_done(self, key: str, ok: bool, evict: Callable[[], int]) -> None:
+        """After a render here: free space, and tell the batches that wait for it."""
+        if ok:
+            evict()
+        job = self.ledger.job(key)
+        if ok or (job is not None and job.state == JobState.FAILED):
+            self.notify(key, "article.ready" if ok else "article.failed")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from audio_service.errors import AudioServiceError
+from audio_service.states import ArticleStatus
 from audio_service.store.sqlite import SqliteDb
 
 _SCHEMA = """
@@ -16,7 +20,7 @@ CREATE TABLE IF NOT EXISTS articles (
     article_json TEXT NOT NULL,
     render_key TEXT NOT NULL,
     version INTEGER NOT NULL,
-    status TEXT NOT NULL,
+    status TEXT NOT NULL,           -- an ArticleStatus, of the latest version
     error TEXT,
     digest TEXT,
     ready_version INTEGER,
@@ -43,13 +47,19 @@ class ArticleRow:
     article_json: str
     render_key: str  # of the latest version
     version: int
-    status: str  # of the latest version: queued, rendering, ready, failed
+    status: ArticleStatus  # of the latest version
     error: str | None
     digest: str | None  # audio served now: the latest ready version, which may be older
     ready_version: int | None
     duration_ms: int | None
     created: float
     updated: float
+
+    @classmethod
+    def of(cls, row: sqlite3.Row) -> ArticleRow:
+        fields: dict[str, Any] = dict(row)
+        fields["status"] = ArticleStatus(fields["status"])
+        return cls(**fields)
 
 
 @dataclass(frozen=True)
@@ -72,17 +82,22 @@ class Index(SqliteDb):
 
     def article(self, article_id: str) -> ArticleRow | None:
         row = self._one("SELECT * FROM articles WHERE id = ?", article_id)
-        return ArticleRow(**dict(row)) if row else None
+        return ArticleRow.of(row) if row else None
 
-    def articles(self, status: str | None = None) -> list[ArticleRow]:
+    def articles(self, status: ArticleStatus | None = None) -> list[ArticleRow]:
         if status is None:
             rows = self._all("SELECT * FROM articles ORDER BY id")
         else:
             rows = self._all("SELECT * FROM articles WHERE status = ? ORDER BY id", status)
-        return [ArticleRow(**dict(r)) for r in rows]
+        return [ArticleRow.of(r) for r in rows]
 
     def put_article(
-        self, article_id: str, voice: str, article_json: str, render_key: str, status: str
+        self,
+        article_id: str,
+        voice: str,
+        article_json: str,
+        render_key: str,
+        status: ArticleStatus,
     ) -> ArticleRow:
         """Record a new latest version; the audio served so far stays until replaced."""
         now = time.time()
@@ -101,7 +116,7 @@ class Index(SqliteDb):
             raise AudioServiceError(f"index lost article {article_id!r} while writing it")
         return row
 
-    def set_status(self, render_key: str, status: str, error: str | None = None) -> None:
+    def set_status(self, render_key: str, status: ArticleStatus, error: str | None = None) -> None:
         self._run(
             "UPDATE articles SET status = ?, error = ?, updated = ? WHERE render_key = ?",
             status,
@@ -113,8 +128,9 @@ class Index(SqliteDb):
     def publish(self, render_key: str, digest: str, duration_ms: int) -> None:
         """Point every article whose latest version has this key at the finished audio."""
         self._run(
-            """UPDATE articles SET status = 'ready', error = NULL, digest = ?, duration_ms = ?,
+            """UPDATE articles SET status = ?, error = NULL, digest = ?, duration_ms = ?,
                    ready_version = version, updated = ? WHERE render_key = ?""",
+            ArticleStatus.READY,
             digest,
             duration_ms,
             time.time(),
@@ -135,6 +151,22 @@ class Index(SqliteDb):
     def render(self, render_key: str) -> RenderRow | None:
         row = self._one("SELECT * FROM renders WHERE render_key = ?", render_key)
         return RenderRow(**dict(row)) if row else None
+
+    def rendered(self, keys: Collection[str]) -> set[str]:
+        """Which of `keys` have a stored render: one query per SQLite's limit of bound
+        variables (a whole batch at once with any recent SQLite)."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        with self._lock:
+            step = self._db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            for start in range(0, len(wanted), step):
+                chunk = wanted[start : start + step]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT render_key FROM renders WHERE render_key IN ({marks})", chunk
+                )
+                found.update(str(r["render_key"]) for r in rows)
+        return found
 
     def add_render(self, render_key: str, digest: str, size: int, duration_ms: int) -> None:
         now = time.time()

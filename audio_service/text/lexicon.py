@@ -11,11 +11,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from audio_service import ids
 from audio_service.errors import InputError
 
 logger = logging.getLogger(__name__)
 
-_SCOPE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_SCOPE_RE = ids.LEXICON_SCOPE_RE
 FLAG_CASE = "case"
 _KNOWN_FLAGS = frozenset({FLAG_CASE})
 COMMON_SCOPE = "common"

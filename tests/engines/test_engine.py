@@ -9,7 +9,7 @@ import pytest
 
 from audio_service.engines.espeak import MAX_WORD_CHARS, guard_text
 from audio_service.engines.pool import SynthPool
-from audio_service.engines.registry import ENGINES
+from audio_service.engines.registry import builtin_engines
 from audio_service.errors import EngineError, EngineTimeoutError
 from audio_service.voices import VoiceDef
 from tests.support.slow_engine import sleepy
@@ -76,7 +76,7 @@ def test_hostile_text_gives_audio_or_nothing(pool: SynthPool, voices: dict[str, 
 
 
 def test_hung_worker_is_killed_and_replaced(voices: dict[str, VoiceDef]) -> None:
-    engines = {"espeak": ENGINES["espeak"], "sleepy": sleepy}
+    engines = {"espeak": builtin_engines()["espeak"], "sleepy": sleepy}
     hanging = replace(voices["en-gb-espeak"], engine="sleepy")
     with SynthPool(1, 0.5, engines, warm=["espeak"]) as pool:
         started = time.monotonic()

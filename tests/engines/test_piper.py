@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 
 from audio_service.engines import pool as pool_module
-from audio_service.engines.base import Engine, Synthesis, WordTiming
+from audio_service.engines.base import Engine, Synthesis
 from audio_service.engines.piper import PiperEngine, check_voice, model_loads
 from audio_service.engines.pool import SynthPool
-from audio_service.engines.registry import ENGINES
+from audio_service.engines.registry import builtin_engines
 from audio_service.errors import ConfigError, EngineError
+from audio_service.timings import WordTiming
 from audio_service.voices import VoiceDef
 
 NEWS = "The council met on Tuesday evening to agree the budget for next year."
@@ -56,7 +57,11 @@ def probe() -> Engine:
 def piper_pool() -> Iterator[SynthPool]:
     # One worker, so every task lands in the same process; both engines warmed in it, as in
     # the service, which is what once made Piper's bundled eSpeak NG crash.
-    engines = {"espeak": ENGINES["espeak"], "piper": ENGINES["piper"], "probe": probe}
+    engines = {
+        "espeak": builtin_engines()["espeak"],
+        "piper": builtin_engines()["piper"],
+        "probe": probe,
+    }
     with SynthPool(1, 60, engines, warm=["espeak", "piper"]) as pool:
         yield pool
 

@@ -94,6 +94,23 @@ def test_podcast_errors_are_clear(
     assert response.json()["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("feed_id", "status", "code"),
+    [
+        ("f" * 100, 404, "not_found"),  # any id a feed file may have reaches the route
+        ("f" * 128, 404, "not_found"),
+        ("f" * 129, 422, "invalid_request"),
+        (".hidden", 422, "invalid_request"),
+    ],
+)
+def test_feed_ids_follow_the_feed_file_rules(
+    service: ServiceProcess, feed_id: str, status: int, code: str
+) -> None:
+    response = httpx.get(f"{service.url}/v1/podcasts/{feed_id}/episodes", timeout=60)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+
+
 def test_cli_build_is_cron_safe(service: ServiceProcess) -> None:
     env = {
         **os.environ,

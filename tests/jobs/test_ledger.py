@@ -8,7 +8,9 @@ import threading
 import time
 from pathlib import Path
 
-from audio_service.jobs.ledger import HOST, Ledger, new_owner, owner_is_gone
+from audio_service.jobs.ledger import Ledger
+from audio_service.jobs.owners import HOST, new_owner, owner_is_gone
+from audio_service.states import JobState
 
 
 def dead_owner() -> str:
@@ -56,7 +58,7 @@ def test_lease_runs_out_and_is_taken_back_once(tmp_path: Path) -> None:
     assert a.take_back(stale[0]) is False  # the race has one winner
     assert b.job("k").state == "queued"  # type: ignore[union-attr]
     assert b.claim("k", "art", me, lease_s=30)
-    assert b.finish("k", me, "done")
+    assert b.finish("k", me, JobState.DONE)
     job = a.job("k")
     assert job is not None and job.state == "done" and job.completions == 1 and job.attempts == 2
 
@@ -82,7 +84,7 @@ def test_claim_of_a_dead_process_on_this_host_is_taken_over_at_once(tmp_path: Pa
     me = new_owner()
     assert ledger.claim("k", "art", me, lease_s=30)
     assert ledger.job("k").owner == me  # type: ignore[union-attr]
-    assert not ledger.finish("k", gone, "done")  # the old owner can no longer finish it
+    assert not ledger.finish("k", gone, JobState.DONE)  # the old owner can no longer finish it
 
 
 def test_enqueued_once_until_it_ends(tmp_path: Path) -> None:
@@ -92,7 +94,7 @@ def test_enqueued_once_until_it_ends(tmp_path: Path) -> None:
     owner = new_owner()
     assert ledger.claim("k", "art", owner, lease_s=30)
     assert ledger.enqueued("k", "art") is False  # running
-    ledger.finish("k", owner, "failed", "engine broke")
+    ledger.finish("k", owner, JobState.FAILED, "engine broke")
     assert ledger.enqueued("k", "art") is True  # a new attempt may be queued
     assert ledger.counts() == {"queued": 1}
 
@@ -103,17 +105,3 @@ def test_consumers_are_the_live_ones(tmp_path: Path) -> None:
     ledger.consuming(me)
     ledger.consuming(gone)
     assert ledger.consumers(within_s=10) == [me]
-
-
-def test_a_superseded_batch_item_counts_as_finished(tmp_path: Path) -> None:
-    from audio_service.store.index import Index
-
-    Index(tmp_path / "i.sqlite3").close()  # the batch view joins the index's renders table
-    ledger = Ledger(tmp_path / "i.sqlite3")
-    ledger.enqueued("old-key", "art")
-    ledger.add_batch("b1", "test", None, [("art", "old-key", "queued", None, 60.0)])
-    _, items = ledger.batch("b1")  # type: ignore[misc]
-    assert [i.status for i in items] == ["queued"]
-    ledger.finish_unclaimed("old-key", "superseded")
-    _, items = ledger.batch("b1")  # type: ignore[misc]
-    assert [i.status for i in items] == ["superseded"]

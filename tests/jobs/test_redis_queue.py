@@ -118,8 +118,8 @@ def test_two_workers_share_a_batch_and_a_killed_one_loses_nothing(
 
     # Both workers did jobs; the job cut off in A was finished by B, once.
     assert '"outcome": "rendered"' in logs[1].read_text()
-    jobs = {k: (s, a, c) for k, s, _, a, c in jobs_of(data)}
-    assert jobs[killed_key][0] == "done" and jobs[killed_key][1] >= 2
+    by_key = {k: (s, a, c) for k, s, _, a, c in jobs_of(data)}
+    assert by_key[killed_key][0] == "done" and by_key[killed_key][1] >= 2
     assert set(completions(data).values()) == {1}
     assert "taken_back" in logs[1].read_text() or "taken_back" in (data / "service.log").read_text()
     assert "audio_service_job_queue_depth 0.0" in metrics

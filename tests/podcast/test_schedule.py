@@ -13,9 +13,10 @@ import pytest
 from audio_service.article import Article
 from audio_service.config import Settings
 from audio_service.errors import ConfigError
+from audio_service.http.urls import Urls
 from audio_service.podcast.feeds import FeedDef, load_episodes, load_feed
 from audio_service.podcast.schedule import due
-from audio_service.service.core import Service
+from audio_service.service.core import Service, build_service
 
 FEED = """
 id = "hourly"
@@ -76,7 +77,7 @@ def service(tmp_path: Path) -> Iterator[Service]:
         workers=2,
         examples=False,
     )
-    svc = Service(settings)
+    svc = build_service(settings, Urls()).start()
     try:
         yield svc
     finally:
@@ -86,19 +87,19 @@ def service(tmp_path: Path) -> Iterator[Service]:
 def test_a_due_episode_is_built_once_per_change(service: Service) -> None:
     for article_id in ("sched-a", "sched-b"):
         body = (f"The {article_id} story has one short paragraph.",)
-        service.put_article(article_id, Article(title=f"Story {article_id}", body=body))
+        service.articles.put(article_id, Article(title=f"Story {article_id}", body=body))
     deadline = time.monotonic() + 60
-    while any(service.get(a).status != "ready" for a in ("sched-a", "sched-b")):
+    while any(service.articles.get(a).status != "ready" for a in ("sched-a", "sched-b")):
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    service._last_tick = datetime.now(UTC) - timedelta(minutes=2)
-    first = service.run_schedule()
+    service.podcasts._last_tick = datetime.now(UTC) - timedelta(minutes=2)
+    first = service.podcasts.run_schedule()
     assert len(first) == 1 and first[0].startswith("hourly ") and first[0].endswith(" built")
     episodes = load_episodes(service.settings.data_dir, "hourly")
     assert len(episodes) == 1
     stories = [c.story_id for c in episodes[0].chapters if c.kind == "story"]
     assert stories == ["sched-a", "sched-b"]
-    service._last_tick = datetime.now(UTC) - timedelta(minutes=2)
-    again = service.run_schedule()
+    service.podcasts._last_tick = datetime.now(UTC) - timedelta(minutes=2)
+    again = service.podcasts.run_schedule()
     assert again == [first[0].replace(" built", " reused")]  # same stories: nothing encoded
-    assert service.ledger.job(f"podcast:hourly:{episodes[0].date}") is not None
+    assert service.locks.get(f"podcast:hourly:{episodes[0].date}") is not None

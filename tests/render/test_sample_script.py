@@ -46,7 +46,7 @@ READINGS = [
 def script(sample_page: Path, voices: dict[str, VoiceDef]) -> list[str]:
     article = load_article(sample_page)
     scripter = Scripter(REPO / "voices" / "lexicon")  # shipped rules only
-    return [seg.spoken for seg in scripter.script(article, voices["en-gb-espeak"])]
+    return [seg.spoken for seg in scripter.script(article, voices["en-gb-espeak"]).segments]
 
 
 @pytest.mark.parametrize(("written", "spoken"), READINGS)

@@ -19,8 +19,9 @@ from audio_service.article import Article
 from audio_service.batch import runs as batch
 from audio_service.batch.sources import SourceItem
 from audio_service.config import Settings
-from audio_service.engines.registry import ENGINES
-from audio_service.service.core import Service
+from audio_service.engines.registry import builtin_engines
+from audio_service.http.urls import Urls
+from audio_service.service.core import Service, build_service
 from tests.support.flaky_engine import flaky
 from tests.support.http_server import serve
 from tests.support.media import REPO
@@ -41,7 +42,6 @@ def flaky_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     (voices / "en-gb-flaky.toml").write_text(toml.replace('engine = "espeak"', 'engine = "flaky"'))
     (tmp_path / "seen").mkdir()
     monkeypatch.setenv("FLAKY_ENGINE_DIR", str(tmp_path / "seen"))
-    monkeypatch.setitem(ENGINES, "flaky", flaky)
     settings = Settings(
         data_dir=tmp_path / "data",
         voices_dir=voices,
@@ -50,7 +50,8 @@ def flaky_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
         job_retries=2,
         examples=False,
     )
-    svc = Service(settings)
+    engines = {**builtin_engines(), "flaky": flaky}
+    svc = build_service(settings, Urls(), engines=engines).start()
     svc.start_jobs()
     try:
         yield svc
@@ -76,7 +77,7 @@ def test_a_failed_render_is_retried_and_succeeds(flaky_service: Service) -> None
     job = svc.ledger.job(key)
     assert job is not None and job.state == "done"
     assert job.attempts == 2 and job.completions == 1  # failed once, retried after a backoff
-    assert svc.get("lifeboat").status == "ready"
+    assert svc.articles.get("lifeboat").status == "ready"
 
 
 def test_a_render_that_keeps_failing_is_reported(flaky_service: Service) -> None:
@@ -104,4 +105,4 @@ def test_a_render_that_keeps_failing_is_reported(flaky_service: Service) -> None
     assert item.error is not None and "the flaky engine is down" in item.error
     job = svc.ledger.job(item.render_key or "")
     assert job is not None and job.attempts == 3  # the first try and two retries
-    assert svc.get("lifeboat").status == "failed"
+    assert svc.articles.get("lifeboat").status == "failed"

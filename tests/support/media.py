@@ -1,13 +1,17 @@
-"""Paths the tests read (the package's examples, the shared sample page) and MP3 decoding."""
+"""Paths the tests read (the package's examples, the shared sample page) and MP3 reading."""
 
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import imageio_ffmpeg
 import numpy as np
 import numpy.typing as npt
+from mutagen.id3 import ID3
+from mutagen.mp3 import MP3
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "audio_service" / "examples"
@@ -36,3 +40,26 @@ def decode_mp3(path: Path, sample_rate_hz: int = 22050) -> npt.NDArray[np.float3
         check=True,
     )
     return np.frombuffer(result.stdout, dtype="<i2").astype(np.float32) / 32768.0
+
+
+@dataclass(frozen=True)
+class Mp3Stream:
+    """What mutagen reads from an MP3's frames and Xing header."""
+
+    length_s: float
+    sample_rate_hz: int
+    bitrate_bps: int
+
+
+# mutagen's FileType declares `info = None` and `tags = None`, sets MPEGInfo's fields only in an
+# unannotated __init__ and leaves MP3.__init__ unannotated: its types say no file has stream
+# info or tags, so these helpers read it untyped and state what MP3 actually sets.
+def mp3_stream(path: Path) -> Mp3Stream:
+    """The MPEG stream facts (length, sample rate, bitrate) of an MP3 file."""
+    info: Any = MP3(path).info  # type: ignore[no-untyped-call]  # see above
+    return Mp3Stream(info.length, info.sample_rate, info.bitrate)
+
+
+def mp3_tags(path: Path) -> ID3 | None:
+    """The file's ID3 tag as mutagen reads it, None when it has none."""
+    return cast("ID3 | None", MP3(path).tags)  # type: ignore[no-untyped-call]  # see above

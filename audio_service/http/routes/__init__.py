@@ -1,1 +1,1 @@
-"""http/routes"""
+"""One router module per resource of the HTTP API."""

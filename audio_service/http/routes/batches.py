@@ -9,22 +9,26 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from audio_service import ids
 from audio_service.article import parse_json
 from audio_service.batch import runs as batch
-from audio_service.batch.sources import ARTICLE_ID_PATTERN, SourceItem, read_source
+from audio_service.batch.sources import SourceItem, read_source
 from audio_service.errors import InputError
-from audio_service.http.deps import WRITE, ServiceDep, read_body
+from audio_service.http.deps import WRITE, ServiceDep, UrlsDep, read_body
 from audio_service.http.models import ArticleIn, ErrorBody
+from audio_service.http.urls import Urls
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
 MAX_ARTICLES = 10_000
-BatchId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="As returned by POST")]
+BatchId = Annotated[
+    str, Path(pattern=ids.anchored(ids.BATCH_ID), description="As returned by POST")
+]
 Status = Literal["queued", "rendering", "ready", "skipped", "superseded", "failed"]
 
 
 class BatchArticleIn(ArticleIn):
-    id: str = Field(pattern=ARTICLE_ID_PATTERN.pattern, examples=["council-budget-2026"])
+    id: str = Field(pattern=ids.anchored(ids.ARTICLE_ID), examples=["council-budget-2026"])
 
 
 class BatchIn(BaseModel):
@@ -105,7 +109,7 @@ def _body_schema() -> dict[str, Any]:
     return schema
 
 
-def _out(state: batch.BatchStatus, only: str | None) -> BatchOut:
+def _out(state: batch.BatchStatus, only: str | None, urls: Urls) -> BatchOut:
     items = [i for i in state.items if only is None or i.status == only]
     return BatchOut(
         id=state.id,
@@ -119,7 +123,7 @@ def _out(state: batch.BatchStatus, only: str | None) -> BatchOut:
                 status=i.status,
                 error=i.error,
                 estimated_seconds=i.seconds_estimate,
-                audio=f"/v1/articles/{i.article_id}/audio.mp3",
+                audio=urls.article_audio(i.article_id),
             )
             for i in items
         ],
@@ -164,7 +168,7 @@ def _items(body: BatchIn, max_chars: int) -> tuple[list[SourceItem], str]:
         422: {"model": ErrorBody, "description": "Invalid batch, callback URL or feed"},
     },
 )
-async def post_batch(request: Request, svc: ServiceDep) -> BatchOut:
+async def post_batch(request: Request, svc: ServiceDep, urls: UrlsDep) -> BatchOut:
     data = await read_body(request, svc.settings.max_request_bytes)
     try:
         body = BatchIn.model_validate_json(data)
@@ -179,7 +183,7 @@ async def post_batch(request: Request, svc: ServiceDep) -> BatchOut:
     batch_id = await asyncio.to_thread(
         batch.submit, svc, items, source, callback_url=body.callback_url, voice=body.voice
     )
-    return _out(await asyncio.to_thread(batch.status, svc, batch_id), None)
+    return _out(await asyncio.to_thread(batch.status, svc, batch_id), None, urls)
 
 
 @router.get(
@@ -191,6 +195,7 @@ async def post_batch(request: Request, svc: ServiceDep) -> BatchOut:
 async def get_batch(
     batch_id: BatchId,
     svc: ServiceDep,
+    urls: UrlsDep,
     status: Annotated[Status | None, Query(description="Only articles in this state")] = None,
 ) -> BatchOut:
-    return _out(await asyncio.to_thread(batch.status, svc, batch_id), status)
+    return _out(await asyncio.to_thread(batch.status, svc, batch_id), status, urls)

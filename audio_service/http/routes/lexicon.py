@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from audio_service import ids
 from audio_service.errors import NotFoundError
 from audio_service.http.deps import WRITE, ServiceDep
 from audio_service.http.models import ErrorBody
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/v1/lexicon", tags=["lexicon"])
 Scope = Annotated[
     str,
     Path(
-        pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$",
+        pattern=ids.anchored(ids.LEXICON_SCOPE),
         description="common, en-GB, en-US or a voice id",
     ),
 ]

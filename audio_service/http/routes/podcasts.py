@@ -11,15 +11,17 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from audio_service import ids
 from audio_service.errors import NotFoundError
-from audio_service.http.deps import WRITE, ServiceDep
+from audio_service.http.deps import WRITE, ServiceDep, UrlsDep
 from audio_service.http.models import ErrorBody
-from audio_service.podcast.episode import build_for_service
-from audio_service.podcast.feeds import FeedDef, episode_dir, feed_xml, load_episodes, load_feeds
+from audio_service.http.urls import Urls
+from audio_service.podcast.feeds import FeedDef, episode_dir, load_episodes, load_feeds
+from audio_service.podcast.rss import feed_xml
 
 router = APIRouter(prefix="/v1/podcasts", tags=["podcasts"])
 
-FeedId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")]
+FeedId = Annotated[str, Path(pattern=ids.anchored(ids.FEED_ID))]
 _SIDECARS = {
     "chapters.json": "application/json+chapters",
     "transcript.vtt": "text/vtt; charset=utf-8",
@@ -42,8 +44,8 @@ def _feed(svc: ServiceDep, feed_id: str) -> FeedDef:
     return feeds[feed_id]
 
 
-def _episode_json(data: dict[str, Any], base: str) -> dict[str, Any]:
-    return {**data, "audio_url": f"{base}/v1/audio/{data['digest']}.mp3"}
+def _episode_json(data: dict[str, Any], urls: Urls) -> dict[str, Any]:
+    return {**data, "audio_url": urls.immutable_audio(data["digest"])}
 
 
 @router.post(
@@ -55,23 +57,23 @@ def _episode_json(data: dict[str, Any], base: str) -> dict[str, Any]:
     responses={**_404, 401: {"model": ErrorBody, "description": "API key required"}},
 )
 async def build_episode(
-    feed_id: FeedId, svc: ServiceDep, body: EpisodeIn | None = None
+    feed_id: FeedId, svc: ServiceDep, urls: UrlsDep, body: EpisodeIn | None = None
 ) -> JSONResponse:
     feed = await asyncio.to_thread(_feed, svc, feed_id)
     day = (body.date if body and body.date else None) or dt.datetime.now(dt.UTC).date()
     episode = await asyncio.to_thread(
-        build_for_service, svc, feed, day, force=bool(body and body.force)
+        svc.podcasts.build, feed, day, force=bool(body and body.force)
     )
     # reused / synthesized say what this build did; the stored record leaves them out.
     facts = {"reused": episode.reused, "synthesized": episode.synthesized}
-    return JSONResponse(_episode_json({**json.loads(episode.to_json()), **facts}, ""))
+    return JSONResponse(_episode_json({**json.loads(episode.to_json()), **facts}, urls))
 
 
 @router.get("/{feed_id}/episodes", summary="The feed's episodes, oldest first", responses=_404)
-async def list_episodes(feed_id: FeedId, svc: ServiceDep) -> JSONResponse:
+async def list_episodes(feed_id: FeedId, svc: ServiceDep, urls: UrlsDep) -> JSONResponse:
     await asyncio.to_thread(_feed, svc, feed_id)
     episodes = await asyncio.to_thread(load_episodes, svc.settings.data_dir, feed_id)
-    return JSONResponse([_episode_json(json.loads(e.to_json()), "") for e in episodes])
+    return JSONResponse([_episode_json(json.loads(e.to_json()), urls) for e in episodes])
 
 
 @router.get(
@@ -83,8 +85,8 @@ async def list_episodes(feed_id: FeedId, svc: ServiceDep) -> JSONResponse:
 async def rss(feed_id: FeedId, request: Request, svc: ServiceDep) -> Response:
     feed = await asyncio.to_thread(_feed, svc, feed_id)
     episodes = await asyncio.to_thread(load_episodes, svc.settings.data_dir, feed_id)
-    base = str(request.base_url).rstrip("/")
-    xml = await asyncio.to_thread(feed_xml, feed, episodes, base)
+    links = Urls(str(request.base_url))
+    xml = await asyncio.to_thread(feed_xml, feed, episodes, links)
     return Response(
         xml,
         media_type="application/rss+xml; charset=utf-8",

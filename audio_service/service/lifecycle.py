@@ -1,0 +1,175 @@
+"""The article's lifecycle: what its audio is right now, and what to do about it (one home).
+
+Every caller that asks "is this article's audio there, rendering, or failed?" asks here: the
+HTTP routes (through resolve_audio), the queue's render jobs, batches and the podcast. Nothing
+else combines the index, the store and the render queue to answer it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+
+from audio_service.article import Article, article_from_json, article_to_json
+from audio_service.errors import NotFoundError
+from audio_service.jobs.ledger import Ledger
+from audio_service.metrics import Metrics
+from audio_service.render.renderer import Renderer
+from audio_service.render.script import Script
+from audio_service.service.render_queue import LiveRender, RenderQueue
+from audio_service.states import ArticleStatus, JobState
+from audio_service.store.index import ArticleRow, Index, RenderRow
+from audio_service.store.local import AudioStore
+from audio_service.voices import VoiceDef, pick_voice
+
+log = logging.getLogger(__name__)
+
+
+class Start(Enum):
+    """When resolve_audio may start a render of the article's latest version."""
+
+    NEVER = "never"  # only look (batch plans, status pages)
+    IF_SILENT = "if_silent"  # a listener: only when there is no audio to play meanwhile
+    ALWAYS = "always"  # a render job: the latest version must be rendered, a failure retried
+
+
+@dataclass(frozen=True)
+class AudioNow:
+    """What an article's audio is at this moment."""
+
+    row: ArticleRow
+    current: bool  # the latest version's audio is stored
+    digest: str | None  # the audio a listener gets now (the latest, or an earlier version's)
+    live: LiveRender | None  # the render of the latest version, here or followed elsewhere
+    error: str | None  # why the latest version failed
+
+    @property
+    def failed(self) -> bool:
+        return self.row.status == ArticleStatus.FAILED and not self.current
+
+
+@dataclass(frozen=True)
+class Recorded:
+    row: ArticleRow
+    current: bool  # its audio was already there: nothing to render
+    script: Script  # made once: it keyed the cache and renders the audio
+
+
+class Lifecycle:
+    """Articles in the index, their audio in the store, their renders in the queue."""
+
+    def __init__(
+        self,
+        renderer: Renderer,
+        store: AudioStore,
+        index: Index,
+        ledger: Ledger,
+        queue: RenderQueue,
+        metrics: Metrics,
+        voices: dict[str, VoiceDef],
+        default_voice: VoiceDef,
+    ) -> None:
+        self.renderer = renderer
+        self.store = store
+        self.index = index
+        self.ledger = ledger
+        self.queue = queue
+        self.metrics = metrics
+        self.voices = voices
+        self.default_voice = default_voice
+
+    def voice_for(self, article: Article, voice_id: str | None = None) -> VoiceDef:
+        return pick_voice(self.voices, voice_id or article.voice or self.default_voice.id)
+
+    def get(self, article_id: str) -> ArticleRow:
+        row = self.index.article(article_id)
+        if row is None:
+            raise NotFoundError(f"no article with id {article_id!r}")
+        return row
+
+    def stored(self, key: str) -> RenderRow | None:
+        """The finished audio of a render key, if the store still has its file."""
+        render = self.index.render(key)
+        return render if render is not None and self.store.exists(render.digest) else None
+
+    def script(self, article: Article, article_id: str, voice_id: str | None = None) -> Script:
+        return self.renderer.script(article, self.voice_for(article, voice_id), article_id)
+
+    def record(self, article_id: str, article: Article) -> Recorded:
+        """Store the article's latest version; `current` when its audio is already there."""
+        script = self.script(article, article_id)
+        key = self.renderer.render_key(script)
+        voice = script.voice
+        latest = self.index.article(article_id)
+        if (
+            latest is not None
+            and latest.render_key == key
+            and latest.status != ArticleStatus.FAILED
+        ):
+            self.metrics.cache.labels("hit").inc()
+            if latest.status == ArticleStatus.READY or self._live_elsewhere(key):
+                return Recorded(latest, latest.status == ArticleStatus.READY, script)
+        stored = self.stored(key)
+        if stored is not None:
+            self.metrics.cache.labels("hit").inc()
+            self.index.put_article(
+                article_id, voice.id, article_to_json(article), key, ArticleStatus.READY
+            )
+            self.index.publish(key, stored.digest, stored.duration_ms)
+            return Recorded(self.get(article_id), True, script)
+        self.metrics.cache.labels("miss").inc()
+        row = self.index.put_article(
+            article_id, voice.id, article_to_json(article), key, ArticleStatus.QUEUED
+        )
+        return Recorded(row, False, script)
+
+    def _live_elsewhere(self, key: str) -> bool:
+        job = self.ledger.job(key)
+        return job is not None and job.state in (JobState.QUEUED, JobState.RUNNING)
+
+    def put(self, article_id: str, article: Article) -> ArticleRow:
+        """Create or update; only changed content (or voice) leads to a new render, at once."""
+        recorded = self.record(article_id, article)
+        if not recorded.current:
+            self.resolve_audio(recorded.row, Start.ALWAYS, script=recorded.script)
+        return self.get(article_id)
+
+    def resolve_audio(
+        self, row: ArticleRow, start: Start = Start.IF_SILENT, *, script: Script | None = None
+    ) -> AudioNow:
+        """The article's audio now; starts (or follows) the latest version's render as
+        `start` allows. `script`, when the caller has it, saves making it again."""
+        row = self.index.article(row.id) or row  # a render may have published since
+        key = row.render_key
+        if (done := self.stored(key)) is not None:
+            if row.status != ArticleStatus.READY or row.digest != done.digest:
+                self.index.publish(key, done.digest, done.duration_ms)
+                row = self.get(row.id)
+            return AudioNow(row, True, done.digest, None, None)
+        serving = row.digest if row.digest and self.store.exists(row.digest) else None
+        failed = row.status == ArticleStatus.FAILED
+        idle = failed and start is not Start.ALWAYS
+        if start is Start.NEVER or idle or (start is Start.IF_SILENT and serving):
+            return AudioNow(row, False, serving, self.queue.live(key), row.error)
+        if failed or row.status == ArticleStatus.READY:
+            # Failed and asked again by a job, or "ready" with its file gone (removed by
+            # hand, evicted): the latest version is to be rendered again.
+            self.index.set_status(key, ArticleStatus.QUEUED)
+            row = self.get(row.id)
+        live = self.queue.live(key)
+        if live is None:
+            if script is None:
+                article = article_from_json(row.article_json)
+                script = self.renderer.script(article, self.voices[row.voice], row.id)
+            live = self.queue.submit(key, script)
+            self.metrics.queue_depth.set(self.queue.depth)
+        return AudioNow(row, False, serving, live, None)
+
+    def delete(self, article_id: str) -> None:
+        row = self.index.delete_article(article_id)
+        if row is None:
+            raise NotFoundError(f"no article with id {article_id!r}")
+        if row.digest and not self.index.digest_in_use(row.digest):
+            self.store.remove(row.digest)
+            self.index.forget_render(row.digest)
