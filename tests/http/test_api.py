@@ -13,16 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.media import EXAMPLES, decode_mp3
+from tests.support.media import EXAMPLES, decode_mp3, long_article
 from tests.support.service_process import ServiceProcess, running_service
 
 ARTICLE = json.loads((EXAMPLES / "council-budget.json").read_text())
-
-
-def long_article(words: int, title: str = "A long read") -> dict[str, object]:
-    sentence = "The committee examined every line of the spending plan before it voted."
-    paragraphs = [" ".join([sentence] * 10) for _ in range(words // 120 + 1)]
-    return {"title": title, "body": paragraphs}
 
 
 @pytest.fixture(scope="module")

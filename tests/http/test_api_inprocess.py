@@ -15,15 +15,9 @@ from starlette.testclient import TestClient
 
 from audio_service.render.script import Scripter
 from tests.support.inprocess import app_client
-from tests.support.media import EXAMPLES
+from tests.support.media import EXAMPLES, long_article
 
 ARTICLE = json.loads((EXAMPLES / "council-budget.json").read_text())
-
-
-def long_article(words: int, title: str = "A long read") -> dict[str, object]:
-    sentence = "The committee examined every line of the spending plan before it voted."
-    paragraphs = [" ".join([sentence] * 10) for _ in range(words // 120 + 1)]
-    return {"title": title, "body": paragraphs}
 
 
 @pytest.fixture(scope="module")

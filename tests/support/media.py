@@ -63,3 +63,10 @@ def mp3_stream(path: Path) -> Mp3Stream:
 def mp3_tags(path: Path) -> ID3 | None:
     """The file's ID3 tag as mutagen reads it, None when it has none."""
     return cast("ID3 | None", MP3(path).tags)  # type: ignore[no-untyped-call]  # see above
+
+
+def long_article(words: int, title: str = "A long read") -> dict[str, object]:
+    """An article of about `words` words, in paragraphs of ten sentences."""
+    sentence = "The committee examined every line of the spending plan before it voted."
+    paragraphs = [" ".join([sentence] * 10) for _ in range(words // 120 + 1)]
+    return {"title": title, "body": paragraphs}
