@@ -57,7 +57,19 @@ class Settings(BaseSettings):
     lease_s: float = Field(30.0, ge=2, description="A render silent this long is taken back")
     job_retries: int = Field(3, ge=0, le=20, description="Retries of a failed render or webhook")
     webhook_secret: str = Field("", description="HMAC key that signs batch webhooks")
+    accel_redirect: str = Field(
+        "",
+        pattern=r"^(/[A-Za-z0-9._~/-]*/)?$",
+        description="nginx internal prefix, e.g. /_stored/: stored article audio is handed to "
+        "nginx with X-Accel-Redirect (empty = the service sends it)",
+    )
     public_url: str = Field("", description="Base URL put in webhooks (else relative URLs)")
+    cors_read_origins: str = Field(
+        "*", description="Origins that may read audio, timings and status: * (any), a list, or ''"
+    )
+    cors_write_origins: str = Field(
+        "", description="Origins whose pages may write (PUT, POST, DELETE); none by default"
+    )
 
     @property
     def lexicon_dirs(self) -> tuple[Path, Path]:

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from audio_service.config import Settings
 from audio_service.engines.registry import Engines
 from audio_service.http import errors
+from audio_service.http.cors import CorsMiddleware, origins
 from audio_service.http.dispatch import lean_dispatcher
 from audio_service.http.models import ErrorBody
 from audio_service.http.routes import articles, audio, batches, health, lexicon, podcasts, voices
@@ -74,4 +75,8 @@ def create_app(settings: Settings | None = None, *, engines: Engines | None = No
     errors.install(app)
     for module in (articles, audio, voices, health, lexicon, podcasts, batches):
         app.include_router(module.router)
-    return lean_dispatcher(app)
+    return CorsMiddleware(
+        lean_dispatcher(app),
+        read=origins(app.state.settings.cors_read_origins),
+        write=origins(app.state.settings.cors_write_origins),
+    )

@@ -6,16 +6,18 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager, asynccontextmanager
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from audio_service.errors import EngineError, NotFoundError
+from audio_service.errors import NotFoundError
 from audio_service.http.errors import error_response
 from audio_service.http.files import send_file
+from audio_service.http.live import Finished, serve_live
 from audio_service.http.models import ErrorBody
+from audio_service.http.offload import accel_redirect
 from audio_service.service.core import Service
 from audio_service.service.lifecycle import AudioNow, Start
 from audio_service.service.render_queue import LiveRender
@@ -27,8 +29,6 @@ T = TypeVar("T")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=30, must-revalidate"
-POLL_S = 0.01  # how often a follower looks for new bytes of a live render
-RANGE_WAIT_S = 300.0  # a seek into a render still running waits for it at most this long
 
 
 def _err(description: str) -> dict[str, Any]:
@@ -44,7 +44,13 @@ ERRORS: dict[str, dict[int | str, dict[str, Any]]] = {
         200: _AUDIO_OK,
         404: _err("Unknown article"),
         409: _err("The article's render failed and it has no earlier audio"),
+        206: {
+            "description": "A byte range. While the first render runs, a range already written "
+            "is answered at once with Content-Range: bytes A-B/* (length not known yet)",
+            "content": {"audio/mpeg": {}},
+        },
         416: {"description": "Range not satisfiable; Content-Range: bytes */LENGTH"},
+        504: _err("Waited 300 s on a render that is still running; see Retry-After"),
     },
     "immutable": {
         200: _AUDIO_OK,
@@ -111,66 +117,31 @@ async def serve_digest(
     svc.metrics.bytes_served.inc(sent)
 
 
-async def open_live(job: LiveRender) -> BinaryIO | None:
-    """Open a running render's growing file; None when it has already finished (or failed)."""
-    while not job.started.is_set() and not job.done.is_set():
-        await asyncio.sleep(POLL_S)
-    if job.path is None:
-        return None
-    try:
-        return await asyncio.to_thread(job.path.open, "rb")
-    except FileNotFoundError:  # committed (renamed) or abandoned meanwhile
-        return None
-
-
-async def follow(job: LiveRender, handle: BinaryIO) -> AsyncIterator[bytes]:
-    """The bytes of a render as they are written, to the end. A failed render aborts."""
-    with handle:
-        while True:
-            chunk = handle.read(65536)
-            if chunk:
-                yield chunk
-                continue
-            if job.done.is_set():
-                rest = handle.read()
-                if rest:
-                    yield rest
-                    continue
-                break
-            await asyncio.sleep(POLL_S)
-    if job.error is not None:
-        # Ending normally would tell the player the file is complete; it is not.
-        raise EngineError(job.error)
-
-
 def _failed(message: str | None) -> JSONResponse:
     return error_response(409, "render_failed", message or "render failed")
 
 
-def _wants_stream(request: Request) -> bool:
-    """Only a read from the start can be served from a render still running."""
-    header = request.headers.get("range")
-    return header is None or header.replace(" ", "").lower() == "bytes=0-"
+class _LiveResponse(Response):
+    """A render still running, answered from its growing file (see audio_service.http.live)."""
+
+    def __init__(self, job: LiveRender, finished: Finished) -> None:
+        super().__init__()
+        self.job, self.finished = job, finished
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await serve_live(self.job, self.finished, scope, receive, send)
 
 
-async def _wait(job: LiveRender) -> None:
-    await asyncio.wait_for(asyncio.to_thread(job.done.wait), RANGE_WAIT_S)
+def _stored_after(svc: Service, job: LiveRender, cache_control: str) -> Finished:
+    """How a request waiting on `job` is answered once it has ended: the stored file, or 409."""
 
-
-async def _live_response(
-    svc: Service, job: LiveRender, request: Request, cache_control: str
-) -> Response:
-    handle = await open_live(job)
-    if handle is None:  # finished before we could follow it: serve the result
-        await _wait(job)
+    async def finished(scope: Scope, receive: Receive, send: Send) -> None:
         if job.digest is None:
-            return _failed(job.error)
-        return _FileResponse(svc, job.digest, cache_control)
-    headers = {"Cache-Control": "no-store", "Accept-Ranges": "bytes"}
-    if request.method == "HEAD":
-        handle.close()
-        return Response(media_type="audio/mpeg", headers=headers)
-    return StreamingResponse(follow(job, handle), media_type="audio/mpeg", headers=headers)
+            await _failed(job.error)(scope, receive, send)
+        else:
+            await serve_digest(svc, job.digest, cache_control, scope, receive, send)
+
+    return finished
 
 
 async def article(svc: Service, article_id: str, request: Request) -> Response:
@@ -178,18 +149,16 @@ async def article(svc: Service, article_id: str, request: Request) -> Response:
     now = await asyncio.to_thread(_resolve, svc, article_id)
     if now.digest is not None:
         svc.metrics.cache.labels("hit").inc()
+        # Beside nginx (AUDIO_SERVICE_ACCEL_REDIRECT), nginx sends the stored file itself.
+        if (handed := await accel_redirect(svc, now.digest, request, SHORT)) is not None:
+            return handed
         return _FileResponse(svc, now.digest, SHORT)
     if now.failed:
         return _failed(now.error)
     job = now.live
     if job is None:
         raise NotFoundError(f"article {article_id!r} has no audio")
-    if _wants_stream(request):
-        return await _live_response(svc, job, request, SHORT)
-    await _wait(job)
-    if job.digest is None:
-        return _failed(job.error)
-    return _FileResponse(svc, job.digest, SHORT)
+    return _LiveResponse(job, _stored_after(svc, job, SHORT))
 
 
 def _resolve(svc: Service, article_id: str) -> AudioNow:
@@ -225,11 +194,13 @@ async def speech(svc: Service, digest: str | None, job: LiveRender | None) -> Re
         return Response(data, media_type="audio/mpeg")
     if job is None:  # speech() returns a digest or a job
         raise NotFoundError("no audio")
-    handle = await open_live(job)
-    if handle is None:
-        await _wait(job)
+
+    async def finished(scope: Scope, receive: Receive, send: Send) -> None:
         if job.digest is None:
-            return _failed(job.error)
-        data = await asyncio.to_thread(svc.store.path(job.digest).read_bytes)
-        return Response(data, media_type="audio/mpeg")
-    return StreamingResponse(follow(job, handle), media_type="audio/mpeg")
+            response: Response = _failed(job.error)
+        else:
+            data = await asyncio.to_thread(svc.store.path(job.digest).read_bytes)
+            response = Response(data, media_type="audio/mpeg")
+        await response(scope, receive, send)
+
+    return _LiveResponse(job, finished)

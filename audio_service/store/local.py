@@ -13,17 +13,42 @@ from pathlib import Path
 from typing import BinaryIO
 
 TEMP_PREFIX = ".tmp-"
+# nginx's workers run as another user and read stored audio and sidecars straight from disk, so
+# what is published is world-readable whatever the process umask (mkstemp alone gives 0600).
+FILE_MODE = 0o644
+DIR_MODE = 0o755
+
+
+def make_dirs(path: Path) -> None:
+    """Create `path` and its missing parents as DIR_MODE, whatever the umask.
+
+    Folders that already exist keep their mode: the data dir's owner may have chosen it.
+    """
+    missing: list[Path] = []
+    while not path.is_dir():
+        missing.append(path)
+        if path.parent == path:
+            break
+        path = path.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir()
+        except FileExistsError:  # another process made it first; it sets the mode
+            continue
+        folder.chmod(DIR_MODE)
 
 
 @contextlib.contextmanager
-def atomic_write(path: Path) -> Iterator[BinaryIO]:
+def atomic_write(path: Path, mode: int = FILE_MODE) -> Iterator[BinaryIO]:
     """Write to a temp file beside `path`; only a complete, synced file replaces it.
 
-    On any error the temp file is removed and an existing file at `path` is untouched.
+    The file gets `mode` before it is renamed, so no reader ever meets it private. On any
+    error the temp file is removed and an existing file at `path` is untouched.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
@@ -107,8 +132,8 @@ class AudioStore:
         self.root = root
         self.audio_dir = root / "audio"
         self.tmp_dir = root / "tmp"
-        self.audio_dir.mkdir(parents=True, exist_ok=True)
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.audio_dir)
+        make_dirs(self.tmp_dir)
 
     def clean_temp(self) -> int:
         """Remove what a crash left half-written; never reachable, but it takes space.
@@ -138,7 +163,8 @@ class AudioStore:
         return is_digest(digest) and self.path(digest).is_file()
 
     def begin(self, key: str) -> PartialAudio:
-        # The name says which process writes it, so clean_temp can tell a live file.
+        # The name says which process writes it, so clean_temp can tell a live file. It stays
+        # private (0600) while it grows: only this service reads a render in progress.
         prefix = f"{key[:16]}.{_HOST_TAG}.{os.getpid()}."
         fd, name = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=self.tmp_dir)
         os.close(fd)
@@ -149,13 +175,14 @@ class AudioStore:
         partial.sync_and_close()
         digest = partial.digest
         target = self.path(digest)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(target.parent)
         with atomic_write(self.timings_path(digest)) as handle:
             handle.write(timings_json.encode())
         # Same content already stored: keep the existing file (readers may hold it open).
         if target.exists():
             partial.path.unlink(missing_ok=True)
         else:
+            partial.path.chmod(FILE_MODE)  # before the rename: published means readable
             partial.path.replace(target)
         return digest
 

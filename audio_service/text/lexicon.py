@@ -205,6 +205,7 @@ def _write_atomic(path: Path, rules: list[Rule]) -> None:
     body = "".join(rule.to_tsv().rstrip("\t") + "\n" for rule in rules)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it 0600; rules are no secret, other tools read them
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(body)
             fh.flush()

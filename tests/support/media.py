@@ -70,3 +70,23 @@ def long_article(words: int, title: str = "A long read") -> dict[str, object]:
     sentence = "The committee examined every line of the spending plan before it voted."
     paragraphs = [" ".join([sentence] * 10) for _ in range(words // 120 + 1)]
     return {"title": title, "body": paragraphs}
+
+
+_PLACES = ("Ashby", "Barrow", "Cleeve", "Dunmore", "Elling", "Farleigh", "Garston", "Holme")
+
+
+def varied_article(
+    words: int, seed: int = 0, title: str = "A long night at the council"
+) -> dict[str, object]:
+    """About `words` words in which no two sentences are alike, so no piece comes from the cache.
+
+    A render of it takes as long as the engine needs for every sentence: long enough to be
+    caught while it runs. Articles of different `seed` share no sentence.
+    """
+    sentences = [
+        f"In {_PLACES[n % len(_PLACES)]}, councillors spent {n + 3} minutes on item {n * 7 + 11}"
+        f" of the plan, and {n % 9 + 2} of them asked for a second vote."
+        for n in range(seed * 10_000, seed * 10_000 + words // 20 + 1)
+    ]
+    paragraphs = [" ".join(sentences[i : i + 8]) for i in range(0, len(sentences), 8)]
+    return {"title": title, "body": paragraphs}
