@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     publisher: str = Field("", description="Written to the MP3's album tag")
     render_concurrency: int = Field(2, ge=1, le=32, description="Renders run at once")
     max_queued_renders: int = Field(64, ge=1, description="Beyond this, 503 Retry-After")
+    refused_retries: int = Field(
+        10, ge=0, le=100, description="Retries of a render a full queue refused, then failed"
+    )
     cache_max_mb: int = Field(2048, ge=1, description="Byte budget of the audio store")
     segment_cache_mb: int = Field(1024, ge=1, description="Byte budget of cached segment audio")
     examples: bool = Field(True, description="Publish the bundled example articles on start")

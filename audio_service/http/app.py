@@ -69,9 +69,11 @@ def create_app(settings: Settings | None = None, *, engines: Engines | None = No
     app.state.settings = settings or Settings()
     app.state.engines = engines
     app.state.urls = Urls()  # relative URLs, as the API has always answered
-    app.state.player_page = (
-        resources.files("audio_service").joinpath("player/player.html").read_text("utf-8")
-    )
+    player_files = resources.files("audio_service").joinpath("player")
+    app.state.player_page = player_files.joinpath("player.html").read_text("utf-8")
+    app.state.player_bar_page = player_files.joinpath("bar.html").read_text("utf-8")
+    app.state.player_script = player_files.joinpath("player.js").read_text("utf-8")
+    app.include_router(articles.script_router)
     errors.install(app)
     for module in (articles, audio, voices, health, lexicon, podcasts, batches):
         app.include_router(module.router)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from audio_service import ids
+from audio_service.errors import InputError
 
 
 class ErrorDetail(BaseModel):
@@ -57,6 +63,53 @@ class ArticleStatus(BaseModel):
     error: str | None = Field(description="Why the latest render failed")
     digest: str | None = Field(description="sha256 of the audio served now")
     urls: ArticleUrls
+
+
+class ArticleListItem(ArticleStatus):
+    title: str
+    updated: datetime = Field(description="When the article or its audio's status last changed")
+
+    @classmethod
+    def of(cls, status: ArticleStatus, title: str, updated_epoch_s: float) -> ArticleListItem:
+        updated = datetime.fromtimestamp(updated_epoch_s, UTC)
+        return cls(**status.model_dump(), title=title, updated=updated)
+
+
+class ArticleList(BaseModel):
+    """One page of articles in id order."""
+
+    items: list[ArticleListItem]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page"
+    )
+
+
+# The ArticleStatus values spelled out: the enum itself as a query type would take the
+# name "ArticleStatus" in the OpenAPI document from the model above.
+StatusFilter = Literal["queued", "rendering", "ready", "failed"]
+LIST_LIMIT = 50
+LIST_LIMIT_MAX = 200
+_CURSOR_PREFIX = "1:"  # the cursor's format version, so its form can change later
+
+
+def encode_cursor(after_id: str) -> str:
+    """An opaque cursor: the page continues after this article id."""
+    raw = (_CURSOR_PREFIX + after_id).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The article id a cursor continues after; InputError (422) for anything not made by
+    encode_cursor."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    after = raw.removeprefix(_CURSOR_PREFIX)
+    valid = raw.startswith(_CURSOR_PREFIX) and ids.is_article_id(after)
+    if not valid or encode_cursor(after) != cursor:  # one spelling per cursor
+        raise InputError("invalid cursor: pass the next_cursor of an earlier page unchanged")
+    return after
 
 
 class VoiceOut(BaseModel):

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 # The kinds of job on the queue, and the arguments each one's handler takes. A new kind is a
 # name here, an enqueue helper below, and a handler passed to JobQueue.start by the service.
 JOB_KINDS = {
-    "render": "(article id, render key)",
+    "render": "(article id, render key[, times a full render queue refused it])",
     "webhook": "(batch id, article id, render key, event, attempt)",
 }
 Handler = Callable[..., object]  # a kind's handler: its arguments -> an outcome

@@ -95,7 +95,15 @@ class Service:
             retry=self._retry_later,
         )
         self.articles = Lifecycle(
-            self.renderer, store, index, ledger, self.queue, self.metrics, voices, default_voice
+            self.renderer,
+            store,
+            index,
+            ledger,
+            self.queue,
+            self.metrics,
+            voices,
+            default_voice,
+            on_refused=self._refused,
         )
         self.runner = JobRunner(
             settings, self.articles, ledger, locks, jobs, self.metrics, self.owner, links
@@ -175,6 +183,17 @@ class Service:
 
     def _retry_later(self, key: str, article_id: str, attempts: int) -> bool:
         return self.runner.retry_later(key, article_id, attempts)
+
+    def _refused(self, article_id: str, key: str) -> None:
+        self.runner.refused(article_id, key)
+
+    def relexicon(self, scope: str, word: str) -> int:
+        """Re-render, through the job queue, the articles a changed lexicon rule touches;
+        returns how many renders were queued."""
+        todo = self.articles.relexicon(scope, word)
+        queued = sum(self.jobs.enqueue_render(article_id, key) for article_id, key in todo)
+        log.info("lexicon %s/%s changed: %d renders queued", scope, word, queued)
+        return queued
 
     def evict(self) -> int:
         evicted = self.evictor.evict()

@@ -7,12 +7,15 @@ else combines the index, the store and the render queue to answer it.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
 from audio_service.article import Article, article_from_json, article_to_json
-from audio_service.errors import NotFoundError
+from audio_service.errors import NotFoundError, OverloadedError
 from audio_service.jobs.ledger import Ledger
 from audio_service.metrics import Metrics
 from audio_service.render.renderer import Renderer
@@ -21,9 +24,12 @@ from audio_service.service.render_queue import LiveRender, RenderQueue
 from audio_service.states import ArticleStatus, JobState
 from audio_service.store.index import ArticleRow, Index, RenderRow
 from audio_service.store.local import AudioStore
+from audio_service.text.lexicon import COMMON_SCOPE
 from audio_service.voices import VoiceDef, pick_voice
 
 log = logging.getLogger(__name__)
+
+RefusedHook = Callable[[str, str], None]  # (article id, render key) of a refused render
 
 
 class Start(Enum):
@@ -69,6 +75,7 @@ class Lifecycle:
         metrics: Metrics,
         voices: dict[str, VoiceDef],
         default_voice: VoiceDef,
+        on_refused: RefusedHook | None = None,
     ) -> None:
         self.renderer = renderer
         self.store = store
@@ -78,6 +85,7 @@ class Lifecycle:
         self.metrics = metrics
         self.voices = voices
         self.default_voice = default_voice
+        self._on_refused = on_refused
 
     def voice_for(self, article: Article, voice_id: str | None = None) -> VoiceDef:
         return pick_voice(self.voices, voice_id or article.voice or self.default_voice.id)
@@ -87,6 +95,13 @@ class Lifecycle:
         if row is None:
             raise NotFoundError(f"no article with id {article_id!r}")
         return row
+
+    def listing(
+        self, status: str | None, query: str | None, after: str | None, limit: int
+    ) -> list[ArticleRow]:
+        """A page of articles in id order, as the index has them (starts no render)."""
+        state = ArticleStatus(status) if status else None
+        return self.index.page(status=state, query=query, after=after, limit=limit)
 
     def stored(self, key: str) -> RenderRow | None:
         """The finished audio of a render key, if the store still has its file."""
@@ -162,9 +177,54 @@ class Lifecycle:
             if script is None:
                 article = article_from_json(row.article_json)
                 script = self.renderer.script(article, self.voices[row.voice], row.id)
-            live = self.queue.submit(key, script)
+            try:
+                live = self.queue.submit(key, script)
+            except OverloadedError as exc:
+                self._refused(row, str(exc))
+                raise
             self.metrics.queue_depth.set(self.queue.depth)
         return AudioNow(row, False, serving, live, None)
+
+    def _refused(self, row: ArticleRow, why: str) -> None:
+        """The full queue turned the render away: say so on the article, and hand it to the
+        hook (the job runner), which retries it later or reports it; the caller still
+        answers 503. Without this the article would read "queued" with nothing queued."""
+        error = f"render refused, {why}; it is retried in the background"
+        self.index.set_status(row.render_key, ArticleStatus.QUEUED, error)
+        if self._on_refused is not None:
+            self._on_refused(row.id, row.render_key)
+
+    def relexicon(self, scope: str, word: str) -> list[tuple[str, str]]:
+        """After the rule for `word` in lexicon `scope` changed: give every article whose
+        audio it changes a new latest version (same text, new render key; the old audio is
+        served until the new one publishes). Returns the (article id, render key) pairs
+        that need a render; a version whose audio is stored already is published at once.
+
+        Cheap: SQL narrows to articles whose text holds every word of the rule, then only
+        those in the rule's scope (common, their locale, their voice) get a script made;
+        the render key, which hashes the rules each article uses, says whether it changed.
+        """
+        parts = [json.dumps(p, ensure_ascii=False)[1:-1] for p in word.split()]
+        # LIKE folds ASCII only: match the ASCII runs of a word, a superset of its matches.
+        ascii_runs = [run for p in parts for run in re.split(r"[^\x00-\x7f]+", p) if run]
+        voice = scope if scope in self.voices else None
+        todo: list[tuple[str, str]] = []
+        for row in self.index.mentioning(ascii_runs, voice):
+            voice_def = self.voices.get(row.voice)
+            if voice_def is None:  # its voice was removed: nothing can render it anyway
+                continue
+            article = article_from_json(row.article_json)
+            locale = self.renderer.scripter.locale(article, voice_def)
+            if scope not in (COMMON_SCOPE, locale, row.voice):
+                continue
+            key = self.renderer.render_key(self.renderer.script(article, voice_def, row.id))
+            if key == row.render_key or not self.index.rekey(row.id, row.render_key, key):
+                continue  # the rule changes nothing here, or a newer version came in
+            if (done := self.stored(key)) is not None:
+                self.index.publish(key, done.digest, done.duration_ms)
+            else:
+                todo.append((row.id, key))
+        return todo
 
     def delete(self, article_id: str) -> None:
         row = self.index.delete_article(article_id)

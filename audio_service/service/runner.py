@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from audio_service.config import Settings
+from audio_service.errors import OverloadedError
 from audio_service.jobs.ledger import Ledger
 from audio_service.jobs.locks import Locks
 from audio_service.jobs.queue import JobQueue, job_log
@@ -16,9 +17,11 @@ from audio_service.jobs.webhooks import WebhookError, backoff_s, deliver, event_
 from audio_service.metrics import Metrics
 from audio_service.service.lifecycle import Lifecycle, Start
 from audio_service.service.render_queue import LiveRender
-from audio_service.states import JobOutcome, JobState
+from audio_service.states import ArticleStatus, JobOutcome, JobState
 
 log = logging.getLogger(__name__)
+
+REFUSED_CAP_S = 60.0  # a full queue drains in seconds to minutes: look again at least this often
 
 
 class Links(Protocol):
@@ -106,10 +109,47 @@ class JobRunner:
         self.jobs.enqueue_render(article_id, key, delay_s=delay)
         return True
 
-    def run_job(self, article_id: str, key: str) -> JobOutcome:
-        """Render one article version unless it is current, superseded or rendered elsewhere."""
+    def refused(
+        self, article_id: str, key: str, refusals: int = 0, *, in_job: bool = False
+    ) -> JobOutcome:
+        """A render the full queue turned away `refusals` times before this one: queue it
+        again after a backoff, or after `refused_retries` tries say on the article that it
+        failed (a PUT starts it again). Outside a render job (`in_job`: the job's own
+        message is spent), a key already queued or rendering elsewhere needs nothing: that
+        job gets there itself."""
+        attempt = refusals + 1
+        if attempt > self.settings.refused_retries:
+            error = (
+                f"the render queue stayed full through {attempt} tries; "
+                "PUT the article again to retry"
+            )
+            self.articles.index.set_status(key, ArticleStatus.FAILED, error)
+            self.ledger.finish_unclaimed(key, JobState.FAILED)
+            self.notify(key, "article.failed")
+            return JobOutcome.FAILED
+        if not in_job and not self.ledger.enqueued(key, article_id):
+            return JobOutcome.RETRYING
+        delay = backoff_s(attempt, cap_s=REFUSED_CAP_S)
+        job_log(
+            kind="render",
+            outcome=JobOutcome.RETRY,
+            key=key[:16],
+            article=article_id,
+            refusals=attempt,
+            delay_s=delay,
+        )
+        self.jobs.enqueue("render", article_id, key, attempt, delay_s=delay)
+        return JobOutcome.RETRY
+
+    def run_job(self, article_id: str, key: str, refusals: int = 0) -> JobOutcome:
+        """Render one article version unless it is current, superseded or rendered elsewhere.
+        `refusals`: how often a full render queue turned this render away already."""
         started = time.perf_counter()
-        outcome = self._render_job(article_id, key)
+        try:
+            outcome = self._render_job(article_id, key)
+        except OverloadedError:
+            # The lifecycle has marked the article; retry later or report (never lose it).
+            outcome = self.refused(article_id, key, refusals, in_job=True)
         seconds = time.perf_counter() - started
         self.metrics.jobs.labels("render", outcome).inc()
         self.metrics.job_seconds.labels("render").observe(seconds)

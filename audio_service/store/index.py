@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,15 @@ CREATE INDEX IF NOT EXISTS renders_last_used ON renders(last_used);
 """
 
 
+def _contains_folded(haystack: str | None, needle: str) -> bool:
+    # SQLite's LIKE folds ASCII only; a newsroom searches "Zürich" and "ZÜRICH" alike.
+    return haystack is not None and needle.casefold() in haystack.casefold()
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 @dataclass(frozen=True)
 class ArticleRow:
     id: str
@@ -61,6 +71,11 @@ class ArticleRow:
         fields["status"] = ArticleStatus(fields["status"])
         return cls(**fields)
 
+    @property
+    def title(self) -> str:
+        title = json.loads(self.article_json).get("title", "")
+        return title if isinstance(title, str) else ""
+
 
 @dataclass(frozen=True)
 class RenderRow:
@@ -77,6 +92,8 @@ class Index(SqliteDb):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
+        with self._lock:
+            self._db.create_function("contains_folded", 2, _contains_folded, deterministic=True)
 
     # Articles
 
@@ -90,6 +107,66 @@ class Index(SqliteDb):
         else:
             rows = self._all("SELECT * FROM articles WHERE status = ? ORDER BY id", status)
         return [ArticleRow.of(r) for r in rows]
+
+    def page(
+        self,
+        *,
+        status: ArticleStatus | None = None,
+        query: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> list[ArticleRow]:
+        """Up to `limit` articles in id order, those after the id `after`; `query` matches
+        id or title, case-insensitively. Id order walks the primary key, so a page costs
+        `limit` rows however many articles there are (the query filter scans)."""
+        where: list[str] = ["1"]
+        args: list[object] = []
+        if status is not None:
+            where.append("status = ?")
+            args.append(str(status))
+        if query:
+            where.append(
+                "(contains_folded(id, ?) OR contains_folded(json_extract(article_json, "
+                "'$.title'), ?))"
+            )
+            args += [query, query]
+        if after is not None:
+            where.append("id > ?")
+            args.append(after)
+        sql = f"SELECT * FROM articles WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
+        return [ArticleRow.of(r) for r in self._all(sql, *args, limit)]
+
+    def mentioning(self, parts: Sequence[str], voice: str | None = None) -> list[ArticleRow]:
+        """Articles whose stored JSON contains every one of `parts` (ASCII case folded, as
+        SQLite's LIKE does), of one voice or any: a cheap superset of the articles a
+        lexicon rule can touch, for the caller to check exactly."""
+        where: list[str] = ["1"]
+        args: list[object] = []
+        for part in parts:
+            where.append("article_json LIKE ? ESCAPE '\\'")
+            args.append(f"%{_like_escape(part)}%")
+        if voice is not None:
+            where.append("voice = ?")
+            args.append(voice)
+        sql = f"SELECT * FROM articles WHERE {' AND '.join(where)} ORDER BY id"
+        return [ArticleRow.of(r) for r in self._all(sql, *args)]
+
+    def rekey(self, article_id: str, old_key: str, new_key: str) -> bool:
+        """Make `new_key` the latest version of an article whose latest is still `old_key`
+        (same text, new audio: a lexicon rule changed); False when a newer version came
+        in meanwhile. The audio served so far stays until the new render publishes."""
+        return (
+            self._run(
+                """UPDATE articles SET render_key = ?, version = version + 1, status = ?,
+                       error = NULL, updated = ? WHERE id = ? AND render_key = ?""",
+                new_key,
+                ArticleStatus.QUEUED,
+                time.time(),
+                article_id,
+                old_key,
+            )
+            == 1
+        )
 
     def put_article(
         self,

@@ -97,9 +97,10 @@ def test_writes_from_a_named_origin_and_reads_limited_to_a_list(tmp_path: Path) 
         assert put.headers["vary"] == "Origin"
         read = client.get("/v1/voices", headers={"Origin": PUBLISHER})
         assert read.headers["access-control-allow-origin"] == PUBLISHER
-        assert "access-control-allow-origin" not in client.get(
-            "/v1/voices", headers={"Origin": "https://elsewhere.example"}
-        ).headers
+        assert (
+            "access-control-allow-origin"
+            not in client.get("/v1/voices", headers={"Origin": "https://elsewhere.example"}).headers
+        )
 
 
 @pytest.fixture(scope="module", name="service")

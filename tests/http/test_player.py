@@ -21,6 +21,7 @@ from tests.support.player_browser import (  # noqa: F401 - fixtures, used by nam
     player_url_fixture,
     playwright_instance_fixture,
     rendered_article_fixture,
+    spoken_duration,
     timings_fixture,
 )
 from tests.support.player_fixture import ARTICLE_ID, LiveServer, RenderedArticle
@@ -41,23 +42,6 @@ SNAPSHOT_JS = """() => {
     valuetext: document.getElementById("seek").getAttribute("aria-valuetext"),
   };
 }"""
-
-
-def spoken_duration(seconds: float) -> str:
-    """What the slider's aria-valuetext should say, e.g. '1 minute 5 seconds'."""
-    s = int(seconds)
-    parts = []
-    if s >= 3600:
-        parts.append(_unit(s // 3600, "hour"))
-    if (s // 60) % 60:
-        parts.append(_unit((s // 60) % 60, "minute"))
-    if s % 60 or not parts:
-        parts.append(_unit(s % 60, "second"))
-    return " ".join(parts)
-
-
-def _unit(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def lit_matches(segments: list[dict[str, Any]], t_s: float, lit_index: int) -> bool:
@@ -156,7 +140,8 @@ def test_play_highlight_jump_seek_and_speed(
     audio_responses: list[tuple[str | None, int]] = []
 
     def on_response(response: Response) -> None:
-        if response.url.endswith("/audio.mp3"):
+        # The page plays the immutable /v1/audio/<digest>.mp3 of the version it loaded.
+        if response.url.endswith(".mp3"):
             audio_responses.append((response.request.headers.get("range"), response.status))
 
     page.on("response", on_response)

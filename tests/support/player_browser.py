@@ -55,6 +55,23 @@ DESKTOP = ViewportSize(width=1280, height=800)
 TIMEOUT_MS = 20_000
 
 
+def spoken_duration(seconds: float) -> str:
+    """What a player slider's aria-valuetext says of a time, e.g. '1 minute 5 seconds'."""
+    s = int(seconds)
+    parts = []
+    if s >= 3600:
+        parts.append(_unit(s // 3600, "hour"))
+    if (s // 60) % 60:
+        parts.append(_unit((s // 60) % 60, "minute"))
+    if s % 60 or not parts:
+        parts.append(_unit(s % 60, "second"))
+    return " ".join(parts)
+
+
+def _unit(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def chromium_or_skip(path: Path, ci: str | None) -> Path:
     """Skip where a developer has no Chromium; in CI a missing browser is a broken build."""
     if path.is_file():

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import html
+import re
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
 
 from audio_service import ids
-from audio_service.article import parse_article
+from audio_service.article import article_from_json, parse_article
 from audio_service.errors import InputError
 from audio_service.http import streams
 from audio_service.http.deps import (
@@ -20,9 +23,23 @@ from audio_service.http.deps import (
     UrlsDep,
     read_body,
 )
-from audio_service.http.models import ArticleIn, ArticleStatus, ArticleUrls, ErrorBody, json_error
+from audio_service.http.models import (
+    LIST_LIMIT,
+    LIST_LIMIT_MAX,
+    ArticleIn,
+    ArticleList,
+    ArticleListItem,
+    ArticleStatus,
+    ArticleUrls,
+    ErrorBody,
+    StatusFilter,
+    decode_cursor,
+    encode_cursor,
+    json_error,
+)
 from audio_service.http.streams import ERRORS
 from audio_service.http.urls import Urls
+from audio_service.service.core import Service
 from audio_service.store.index import ArticleRow
 
 router = APIRouter(prefix="/v1/articles")
@@ -101,6 +118,41 @@ async def put_article(
 
 
 @router.get(
+    "",
+    response_model=ArticleList,
+    summary="List articles, a page at a time",
+    description=(
+        "Articles in id order, each as GET /v1/articles/{id} answers plus its title and "
+        "last update. Pass `next_cursor` back as `cursor` for the next page; it is null on "
+        "the last page. Id order keeps a walk stable while articles come and change: each "
+        "article that exists throughout is listed exactly once (ordering by update time "
+        "would move an article whenever its render starts or ends)."
+    ),
+    responses={
+        422: {"model": ErrorBody, "description": "Unknown status, limit out of range or bad cursor"}
+    },
+)
+async def list_articles(
+    svc: ServiceDep,
+    urls: UrlsDep,
+    status: Annotated[StatusFilter | None, Query(description="Only articles in this state")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Case-insensitive part of id or title")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX, description="Page size")] = LIST_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=400, description="next_cursor of the previous page")
+    ] = None,
+) -> ArticleList:
+    after = decode_cursor(cursor) if cursor else None
+    rows = await asyncio.to_thread(svc.articles.listing, status, q or None, after, limit + 1)
+    page = rows[:limit]
+    items = [ArticleListItem.of(article_status(r, urls), r.title, r.updated) for r in page]
+    more = len(rows) > limit
+    return ArticleList(items=items, next_cursor=encode_cursor(page[-1].id) if more else None)
+
+
+@router.get(
     "/{article_id}",
     response_model=ArticleStatus,
     summary="Status of an article and the URLs of its audio",
@@ -171,12 +223,122 @@ async def captions(article_id: ArticleId, svc: ServiceDep) -> Response:
 @router.get(
     "/{article_id}/player",
     response_class=HTMLResponse,
-    summary="A small accessible player page for the article",
+    summary="A player page for the article: the transcript page, or a bar for a small iframe",
+    description=(
+        "`mode=full` (default): the transcript page, the sentence being read highlighted. "
+        "`mode=bar`: only the player bar, for an iframe 60-80 px high beside the headline "
+        "(theme it with `accent`, `bg`, `fg`, `font` query parameters). Both play the "
+        "immutable URL of the version they loaded."
+    ),
     responses={
         404: json_error("Unknown article"),
-        422: json_error("Invalid article id"),
+        422: json_error("Invalid article id or mode"),
     },
 )
-async def player(article_id: ArticleId, svc: ServiceDep, page: PlayerPageDep) -> HTMLResponse:
+async def player(
+    article_id: ArticleId,
+    request: Request,
+    svc: ServiceDep,
+    page: PlayerPageDep,
+    mode: Annotated[Literal["full", "bar"], Query(description="full or bar")] = "full",
+) -> HTMLResponse:
     await asyncio.to_thread(svc.articles.get, article_id)
+    if mode == "bar":
+        bar: str = request.app.state.player_bar_page
+        page = bar.replace("__ARTICLE_ID__", html.escape(article_id))
     return HTMLResponse(page, headers={"Cache-Control": "public, max-age=300"})
+
+
+class PlayerVoice(BaseModel):
+    id: str
+    name: str = Field(description="Shown beside the 'AI voice' disclosure")
+    description: str
+
+
+class PlayerInfo(BaseModel):
+    """What a player shows before the first press of Play, and which URL it plays."""
+
+    title: str
+    byline: str = Field(description="The names only; the lock screen shows it as the artist")
+    publisher: str
+    words: int
+    estimated_duration_ms: int = Field(
+        description="From the word count and the voice's pace; for the label while "
+        "status.duration_ms is still null (first render running)"
+    )
+    voice: PlayerVoice
+    status: ArticleStatus
+
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+
+
+def _player_info(svc: Service, urls: Urls, publisher: str, article_id: str) -> PlayerInfo:
+    row = svc.articles.get(article_id)
+    article = article_from_json(row.article_json)
+    voice = svc.voices.get(row.voice)
+    texts = [article.title, article.subtitle, article.byline, *article.body]
+    words = sum(len(text.split()) for text in texts)
+    sentences = sum(len(_SENTENCE_END.findall(text)) for text in article.body)
+    estimate_ms = 0
+    if voice is not None:
+        pauses = voice.pauses
+        # The renderer's own pacing: speech at the voice's rate plus the silences it inserts.
+        estimate_ms = (
+            words * 60_000 // max(voice.rate_wpm, 1)
+            + pauses.title_ms
+            + (pauses.subtitle_ms if article.subtitle else 0)
+            + (pauses.byline_ms if article.byline else 0)
+            + pauses.paragraph_ms * len(article.body)
+            + pauses.sentence_ms * sentences
+        )
+    return PlayerInfo(
+        title=article.title,
+        byline=article.byline,
+        publisher=publisher,
+        words=words,
+        estimated_duration_ms=estimate_ms or words * 60_000 // 165,
+        voice=PlayerVoice(
+            id=row.voice,
+            name=voice.name if voice is not None else row.voice,
+            description=voice.description if voice is not None else "",
+        ),
+        status=article_status(row, urls),
+    )
+
+
+@router.get(
+    "/{article_id}/player.json",
+    response_model=PlayerInfo,
+    summary="What the embeddable player needs: title, byline, voice, length, status",
+    responses={404: {"model": ErrorBody, "description": "Unknown article"}},
+)
+async def player_info(
+    article_id: ArticleId, svc: ServiceDep, settings: SettingsDep, urls: UrlsDep
+) -> Response:
+    info = await asyncio.to_thread(_player_info, svc, urls, settings.publisher, article_id)
+    # The status inside changes when the first render ends: players poll this.
+    return Response(
+        info.model_dump_json(),
+        media_type="application/json",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+# /v1/player.js sits outside /v1/articles, so it has a router of its own (app.py includes it).
+script_router = APIRouter()
+
+
+@script_router.get(
+    "/v1/player.js",
+    summary="The <listen-player article=... service=...> web component (a compact player bar)",
+    response_class=Response,
+    responses={200: {"content": {"text/javascript": {}}}},
+)
+async def player_script(request: Request) -> Response:
+    script: str = request.app.state.player_script
+    return Response(
+        script,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300"},
+    )

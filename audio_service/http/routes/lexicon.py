@@ -48,6 +48,21 @@ class RuleOut(BaseModel):
     origin: str = Field(description="shipped (read-only) or publisher (editable here)")
 
 
+class RuleSaved(RuleOut):
+    rerenders_queued: int = Field(
+        description="Articles whose audio this change alters, queued to render again"
+    )
+
+
+_RERENDER = (
+    " Articles whose text contains the word, in the rule's scope (common: every voice; "
+    "en-GB or en-US: articles in that locale; a voice id: that voice's articles), get a "
+    "new version that renders in the background through the job queue; their old audio "
+    "keeps being served until the new one is ready. Articles the rule does not change "
+    "are not rendered again (the cache key holds only the rules an article uses)."
+)
+
+
 def _rules(svc: ServiceDep, scope: str | None) -> list[RuleOut]:
     out: list[RuleOut] = []
     for origin, folder in zip(("shipped", "publisher"), svc.settings.lexicon_dirs, strict=True):
@@ -78,24 +93,25 @@ async def scope_rules(scope: Scope, svc: ServiceDep) -> list[RuleOut]:
 
 @router.put(
     "/{scope}/{word}",
-    response_model=RuleOut,
+    response_model=RuleSaved,
     dependencies=[WRITE],
     responses=_ERRORS,
     summary="Add or replace a publisher rule",
-    description="Takes effect on the next render; audio that used the old rule is re-rendered "
-    "when its article is next updated or requested (the lexicon version is in the cache key).",
+    description="Takes effect on every render from now on." + _RERENDER,
 )
-async def put_rule(scope: Scope, word: str, body: RuleIn, svc: ServiceDep) -> RuleOut:
+async def put_rule(scope: Scope, word: str, body: RuleIn, svc: ServiceDep) -> RuleSaved:
     folder = svc.settings.lexicon_dirs[1]
     flags = "case" if body.case_sensitive else ""
     rule = await asyncio.to_thread(lexicon.add_rule, folder, scope, word, body.replacement, flags)
     svc.scripter.reload()
-    return RuleOut(
+    queued = await asyncio.to_thread(svc.relexicon, scope, rule.word)
+    return RuleSaved(
         scope=scope,
         word=rule.word,
         replacement=rule.replacement,
         case_sensitive=rule.case_sensitive,
         origin="publisher",
+        rerenders_queued=queued,
     )
 
 
@@ -103,12 +119,27 @@ async def put_rule(scope: Scope, word: str, body: RuleIn, svc: ServiceDep) -> Ru
     "/{scope}/{word}",
     status_code=204,
     dependencies=[WRITE],
-    responses=_ERRORS,
+    responses={
+        **_ERRORS,
+        204: {
+            "description": "Removed",
+            "headers": {
+                "Rerenders-Queued": {
+                    "description": "Articles queued to render again",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
+    },
     summary="Remove a publisher rule",
+    description="The word is read as before the rule (or by a shipped rule) from now on."
+    + _RERENDER
+    + " The number queued is in the Rerenders-Queued header.",
 )
 async def delete_rule(scope: Scope, word: str, svc: ServiceDep) -> Response:
     folder = svc.settings.lexicon_dirs[1]
     if not await asyncio.to_thread(lexicon.remove_rule, folder, scope, word):
         raise NotFoundError(f"no publisher rule for {word!r} in {scope!r}")
     svc.scripter.reload()
-    return Response(status_code=204)
+    queued = await asyncio.to_thread(svc.relexicon, scope, " ".join(word.split()))
+    return Response(status_code=204, headers={"Rerenders-Queued": str(queued)})
