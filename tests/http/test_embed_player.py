@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Frame, Page, ViewportSize
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from tests.support.media import varied_article
 from tests.support.player_browser import (  # noqa: F401 - fixtures, used by name
     DESKTOP,
     PHONE,
@@ -33,10 +33,10 @@ from tests.support.player_fixture import (
     ARTICLE_ID,
     REPO,
     LiveServer,
-    RenderedArticle,
     ServerState,
     serve,
 )
+from tests.support.service_process import running_service
 
 PLAYER_DIR = REPO / "audio_service" / "player"
 IFRAME_HEIGHT_PX = 72
@@ -436,83 +436,36 @@ def test_transcript_page_plays_the_immutable_url(
 # ---- the first render: live audio.mp3 until the version's own URL exists -----------------
 
 
-@dataclass
-class LiveRender:
-    """A stand-in service whose article is 'rendering' until the test says it is ready."""
-
-    ready: threading.Event
-
-
-def stand_in_app(article: RenderedArticle, live: LiveRender) -> Starlette:
-    digest = "a" * 64
-    duration_ms = int(article.timings_data()["duration_ms"])
-
-    async def info(request: Request) -> Response:
-        ready = live.ready.is_set()
-        urls = {
-            "audio": f"/v1/articles/{ARTICLE_ID}/audio.mp3",
-            "audio_immutable": f"/v1/audio/{digest}.mp3" if ready else None,
-        }
-        status = {
-            "status": "ready" if ready else "rendering",
-            "duration_ms": duration_ms if ready else None,
-            "urls": urls,
-        }
-        body = {
-            "title": "Stand-in",
-            "byline": "A Reporter",
-            "publisher": "",
-            "words": 400,
-            "estimated_duration_ms": 4 * 60_000,
-            "voice": {"id": "v", "name": "Test Voice", "description": ""},
-            "status": status,
-        }
-        return JSONResponse(body, headers={"Cache-Control": "no-cache"})
-
-    async def bar(request: Request) -> Response:
-        text = (PLAYER_DIR / "bar.html").read_text().replace("__ARTICLE_ID__", ARTICLE_ID)
-        return HTMLResponse(text)
-
-    async def script(request: Request) -> Response:
-        return FileResponse(PLAYER_DIR / "player.js", media_type="text/javascript")
-
-    async def mp3(request: Request) -> Response:
-        return FileResponse(article.mp3, media_type="audio/mpeg")
-
-    return Starlette(
-        routes=[
-            Route(f"/v1/articles/{ARTICLE_ID}/player", bar),
-            Route(f"/v1/articles/{ARTICLE_ID}/player.json", info),
-            Route(f"/v1/articles/{ARTICLE_ID}/audio.mp3", mp3),
-            Route(f"/v1/audio/{digest}.mp3", mp3),
-            Route("/v1/player.js", script),
-        ]
-    )
-
-
 def test_live_render_swaps_to_the_immutable_url_keeping_the_place(
-    context_factory: Any, rendered_article: RenderedArticle
+    context_factory: Any, tmp_path: Path
 ) -> None:
-    live = LiveRender(threading.Event())
-    with serve(stand_in_app(rendered_article, live), ServerState()) as server:
+    """A real first render (real eSpeak, one worker, a long article of sentences all its own):
+    the bar plays the live audio.mp3, then swaps to the version's own URL where it was."""
+    env = {"AUDIO_SERVICE_WORKERS": "1", "AUDIO_SERVICE_RENDER_CONCURRENCY": "1"}
+    with running_service(tmp_path / "svc", env) as svc:
+        put = httpx.put(
+            f"{svc.url}/v1/articles/swap", json=varied_article(3000, seed=4242), timeout=30
+        )
+        assert put.status_code == 200, put.text
         page: Page = context_factory()
-        page.goto(server.url(f"/v1/articles/{ARTICLE_ID}/player"))
+        page.goto(f"{svc.url}/v1/articles/swap/player?mode=bar")
         wait_ready(page)
         snap = state(page)
-        assert snap["src"] == server.url(f"/v1/articles/{ARTICLE_ID}/audio.mp3")
+        assert snap["src"] == f"{svc.url}/v1/articles/swap/audio.mp3"
         # Before the real length is known the label shows the estimate.
-        assert snap["label"] == "Listen to this article\u00a0· 4 min"
+        assert LABEL.fullmatch(snap["label"].replace("\u00a0", " ")), snap
         page.locator("listen-player .play").click()
         wait_time_past(page, 2.0)
-
+        assert httpx.get(f"{svc.url}/v1/articles/swap").json()["status"] == "rendering"
         before_s = state(page)["t"]
-        live.ready.set()
         page.wait_for_function(
             "() => { const a = document.querySelector('listen-player').audio;"
-            " return a.src.includes('/v1/audio/') && a.readyState >= 2 && !a.seeking; }"
+            " return a.src.includes('/v1/audio/') && a.readyState >= 2 && !a.seeking; }",
+            timeout=180_000,
         )
         # Playing on from where it was, not from the start.
         snap = state(page)
+        digest = httpx.get(f"{svc.url}/v1/articles/swap").json()["digest"]
         assert snap["t"] >= before_s, (before_s, snap)
-        assert snap["src"] == server.url(f"/v1/audio/{'a' * 64}.mp3")
+        assert snap["src"] == f"{svc.url}/v1/audio/{digest}.mp3"
         assert snap["pressed"] == "true"
