@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     default_voice: str = "en-us-piper-joe"
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
     synth_timeout_s: float = Field(30.0, gt=0)
+    express_workers: int = Field(
+        1, ge=0, le=4, description="Extra synthesis processes for renders' first segments"
+    )
     max_article_chars: int = Field(1_000_000, ge=1000)
     max_request_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="413 beyond this")
     loudness_lufs: float = Field(-19.0, ge=-40, le=-5)

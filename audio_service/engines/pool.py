@@ -7,6 +7,7 @@ import contextlib
 import importlib
 import logging
 import multiprocessing
+import os
 import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, InvalidStateError
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 EngineFactory = Callable[[], Engine]
 T = TypeVar("T")
+# Niceness of the batch workers when an express worker exists: on a machine with as many
+# workers as cores, the express worker (and the API process) then get a core at once.
+BATCH_NICE = 5
 
 # One engine instance per worker process and factory. eSpeak can only be initialised once
 # per process, so this per-process cache is the one place state outlives a call.
@@ -45,8 +49,10 @@ def _close_engines() -> None:
     _worker_engines.clear()
 
 
-def _warm(factories: tuple[EngineFactory, ...], modules: tuple[str, ...]) -> None:
+def _warm(factories: tuple[EngineFactory, ...], modules: tuple[str, ...], nice: int = 0) -> None:
     logging.basicConfig(level=logging.WARNING)
+    if nice:
+        os.nice(nice)
     atexit.register(_close_engines)
     # Import what tasks will need now, not during the first listener's request.
     for module in modules:
@@ -71,6 +77,11 @@ class SynthPool:
 
     Spawn, never fork: eSpeak's state and onnxruntime's threads do not survive a fork.
     A task that runs past `timeout_s` has its worker killed and replaced.
+
+    `express` extra workers take only tasks submitted with express=True (a render's first
+    segments, which a listener waits for): pebble hands tasks out in order, so behind a
+    batch render's window a first segment would wait for seconds. The other workers then
+    run at a lower priority, so the express worker gets a core at once.
     """
 
     def __init__(
@@ -80,26 +91,56 @@ class SynthPool:
         engines: dict[str, EngineFactory],
         warm: Iterable[str] = (),
         preload: tuple[str, ...] = ("audio_service.render.pieces",),
+        express: int = 0,
     ) -> None:
         self.workers = max(1, workers)
+        self.express = max(0, express)
         self.timeout_s = timeout_s
         self._engines = engines
         self._warm = tuple(engines[name] for name in warm if name in engines)
         self._preload = preload
         self._started: ProcessPool | None = None
+        self._express: ProcessPool | None = None
         self._versions: dict[str, str] = {}
         self._scheduled: weakref.WeakSet[Future[Any]] = weakref.WeakSet()
 
     def start(self) -> SynthPool:
         """Spawn the worker processes (each warms its engines); idempotent."""
         if self._started is None:
+            spawn = multiprocessing.get_context("spawn")
+            nice = BATCH_NICE if self.express else 0
             self._started = ProcessPool(
                 max_workers=self.workers,
-                context=multiprocessing.get_context("spawn"),
+                context=spawn,
                 initializer=_warm,
-                initargs=(self._warm, self._preload),
+                initargs=(self._warm, self._preload, nice),
             )
+            if self.express:
+                self._express = ProcessPool(
+                    max_workers=self.express,
+                    context=spawn,
+                    initializer=_warm,
+                    initargs=(self._warm, self._preload, 0),
+                )
         return self
+
+    def warm_all(self) -> None:
+        """Start every worker process now and wait until each has loaded its engines.
+
+        pebble starts a pool's processes on its first task, and each loads its engines
+        before taking one: without this the express pool would start (and load a model)
+        on the first listener's request."""
+        pools = [(self._pool, self.workers)]
+        if self._express is not None:
+            pools.append((self._express, self.express))
+        futures = [
+            pool.schedule(_version, args=(factory,), timeout=120)
+            for pool, size in pools
+            for factory in self._warm
+            for _ in range(size)
+        ]
+        for future in futures:
+            self.result(future, "worker start")
 
     @property
     def _pool(self) -> ProcessPool:
@@ -144,10 +185,18 @@ class SynthPool:
         return self.result(self.submit(text, voice), text)
 
     def submit_call(
-        self, fn: Callable[..., T], engine: str, *args: object, timeout_s: float | None = None
+        self,
+        fn: Callable[..., T],
+        engine: str,
+        *args: object,
+        timeout_s: float | None = None,
+        express: bool = False,
     ) -> Future[T]:
-        """Run fn(factory of `engine`, *args) in a worker; fn may call engine_in_worker."""
-        future: Future[T] = self._pool.schedule(
+        """Run fn(factory of `engine`, *args) in a worker; fn may call engine_in_worker.
+
+        express=True runs it on an express worker, where there is one."""
+        pool = self._express if express and self._express is not None else self._pool
+        future: Future[T] = pool.schedule(
             fn, args=(self._factory(engine), *args), timeout=timeout_s or self.timeout_s
         )
         self._scheduled.add(future)
@@ -164,9 +213,10 @@ class SynthPool:
         return self._versions[engine]
 
     def close(self) -> None:
-        if self._started is not None:
-            self._started.stop()
-            self._started.join(timeout=10)
+        for pool in (self._started, self._express):
+            if pool is not None:
+                pool.stop()
+                pool.join(timeout=10)
         # A stopped pebble pool can leave the futures of tasks that were running unresolved,
         # and whoever waits on one would wait for ever: resolve them here.
         for future in list(self._scheduled):

@@ -28,6 +28,9 @@ from audio_service.voices import VoiceDef
 
 log = logging.getLogger(__name__)
 
+# A render's first segments go to the pool's express worker: the first is what a listener
+# waits for, and the next two must be ready before it has finished playing.
+EXPRESS_SEGMENTS = 3
 _CALIBRATION_TEXT = Path(__file__).resolve().parents[1] / "data" / "calibration.txt"
 
 
@@ -206,6 +209,7 @@ class Renderer:
                         gain,
                         seg.pause_after_ms,
                         self.settings,
+                        express=index < EXPRESS_SEGMENTS,
                     ),
                 )
             )

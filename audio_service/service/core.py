@@ -134,6 +134,7 @@ class Service:
 
     def warm_up(self) -> None:
         """Start engines and calibrate voices now, so the first listener does not wait."""
+        self.pool.warm_all()  # every process, the express one too, with its models loaded
         for voice in self.voices.values():
             self.renderer.gain_db(voice)
 
@@ -235,7 +236,13 @@ def build_service(
         load_voices(settings.voices_dir), settings.default_voice, engines
     )
     warm = sorted({v.engine for v in voices.values()} & set(engines))
-    pool = SynthPool(workers or settings.workers, settings.synth_timeout_s, engines, warm=warm)
+    pool = SynthPool(
+        workers or settings.workers,
+        settings.synth_timeout_s,
+        engines,
+        warm=warm,
+        express=settings.express_workers,
+    )
     database = settings.data_dir / "index.sqlite3"
     ledger = Ledger(database)
     return Service(
