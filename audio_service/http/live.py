@@ -99,13 +99,32 @@ def _plan(scope: Scope) -> tuple[str, int, int]:
     return ("whole", 0, 0) if last < first else ("span", first, last)
 
 
-async def _stream(job: LiveRender, handle: BinaryIO, send: Send, head: bool) -> None:
+async def _gone(receive: Receive) -> None:
+    """Returns when the client has hung up (a GET has no body left to read)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _stream(
+    job: LiveRender, handle: BinaryIO, send: Send, receive: Receive, head: bool
+) -> None:
     await send(_headers(200))
     if head:
         await send({"type": "http.response.body", "body": b""})
         return
+    # A listener who closes the tab stops being fed; the server would drop the bytes anyway.
+    hung_up = asyncio.ensure_future(_gone(receive))
+    try:
+        await _feed(job, handle, send, hung_up)
+    finally:
+        hung_up.cancel()
+
+
+async def _feed(
+    job: LiveRender, handle: BinaryIO, send: Send, hung_up: asyncio.Future[None]
+) -> None:
     offset = 0
-    while True:
+    while not hung_up.done():
         data = handle.read(CHUNK)
         if data:
             offset += len(data)
@@ -116,6 +135,8 @@ async def _stream(job: LiveRender, handle: BinaryIO, send: Send, head: bool) -> 
                 continue  # the last bytes landed with the end
             break
         await asyncio.sleep(POLL_S)
+    if hung_up.done():
+        return
     if job.error is not None:
         # Ending normally would tell the player the file is complete; it is not. The server
         # cuts the connection instead.
@@ -153,7 +174,7 @@ async def serve_live(
     try:
         if handle is not None:
             if kind == "whole":
-                await _stream(job, handle, send, head)
+                await _stream(job, handle, send, receive, head)
                 return
             need = last + 1 if kind == "span" else first + 1
             written = await _until(job, handle, need, deadline)
