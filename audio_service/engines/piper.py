@@ -14,7 +14,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
-from audio_service.engines.base import Synthesis
+from audio_service.engines.base import Synthesis, compute_threads
 from audio_service.engines.espeak import guard_text
 from audio_service.errors import ConfigError, EngineError
 from audio_service.voices import VoiceDef
@@ -161,7 +161,9 @@ class PiperEngine:
     before the first request; other models a voice file names load on first use.
     The onnxruntime session is built here rather than by PiperVoice.load, which takes no
     session options and would start a thread per core in every worker: the pool already
-    runs one worker per core, so each session gets one intra-op and one inter-op thread.
+    runs one worker per core, so each session gets one inter-op thread and the intra-op
+    threads the pool gives this process (engines.base.compute_threads: 1, or 2 on the
+    express worker).
 
     Piper returns one chunk per sentence it finds; the service's segmenter has already
     split the text, so chunks are joined with `sentence_silence` (default none) and the
@@ -208,7 +210,7 @@ class PiperEngine:
         config_path = Path(f"{path}.json")
         started = time.perf_counter()
         options = self._onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = compute_threads()
         options.inter_op_num_threads = 1
         options.execution_mode = self._onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         try:

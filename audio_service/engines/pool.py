@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
-from audio_service.engines.base import Engine, Synthesis
+from audio_service.engines.base import Engine, Synthesis, set_compute_threads
 from audio_service.errors import EngineError, EngineTimeoutError
 from audio_service.voices import VoiceDef
 
@@ -27,6 +27,8 @@ T = TypeVar("T")
 # Niceness of the batch workers when an express worker exists: on a machine with as many
 # workers as cores, the express worker (and the API process) then get a core at once.
 BATCH_NICE = 5
+# Threads of an express worker's engine: the batch workers yield it a second core (niceness).
+EXPRESS_THREADS = min(2, os.cpu_count() or 1)
 
 # One engine instance per worker process and factory. eSpeak can only be initialised once
 # per process, so this per-process cache is the one place state outlives a call.
@@ -49,10 +51,13 @@ def _close_engines() -> None:
     _worker_engines.clear()
 
 
-def _warm(factories: tuple[EngineFactory, ...], modules: tuple[str, ...], nice: int = 0) -> None:
+def _warm(
+    factories: tuple[EngineFactory, ...], modules: tuple[str, ...], nice: int = 0, threads: int = 1
+) -> None:
     logging.basicConfig(level=logging.WARNING)
     if nice:
         os.nice(nice)
+    set_compute_threads(threads)
     atexit.register(_close_engines)
     # Import what tasks will need now, not during the first listener's request.
     for module in modules:
@@ -120,7 +125,7 @@ class SynthPool:
                     max_workers=self.express,
                     context=spawn,
                     initializer=_warm,
-                    initargs=(self._warm, self._preload, 0),
+                    initargs=(self._warm, self._preload, 0, EXPRESS_THREADS),
                 )
         return self
 

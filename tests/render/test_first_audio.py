@@ -10,7 +10,8 @@ import pytest
 
 from audio_service.article import Article
 from audio_service.config import Settings
-from audio_service.engines.pool import BATCH_NICE, EngineFactory, SynthPool
+from audio_service.engines.base import compute_threads
+from audio_service.engines.pool import BATCH_NICE, EXPRESS_THREADS, EngineFactory, SynthPool
 from audio_service.engines.registry import builtin_engines
 from audio_service.render.renderer import Renderer
 from audio_service.render.script import Scripter
@@ -59,8 +60,8 @@ def test_only_the_first_segment_is_cut(voices: dict[str, VoiceDef]) -> None:
     assert "The council voted on Tuesday." in [s.text for s in script.segments]
 
 
-def _pid_and_nice(factory: EngineFactory) -> tuple[int, int]:
-    return os.getpid(), os.getpriority(os.PRIO_PROCESS, 0)
+def _pid_and_nice(factory: EngineFactory) -> tuple[int, int, int]:
+    return os.getpid(), os.getpriority(os.PRIO_PROCESS, 0), compute_threads()
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +77,14 @@ def test_express_worker_is_its_own_process_at_normal_priority(express_pool: Synt
     express_seen = {f.result() for f in express}
     batch_seen = {f.result() for f in batch}
     assert len(express_seen) == 1
-    express_pid, express_nice = next(iter(express_seen))
-    assert express_pid not in {pid for pid, _ in batch_seen}
+    express_pid, express_nice, express_threads = next(iter(express_seen))
+    assert express_pid not in {pid for pid, _, _ in batch_seen}
     base = os.getpriority(os.PRIO_PROCESS, 0)
     assert express_nice == base
-    assert {nice for _, nice in batch_seen} == {min(19, base + BATCH_NICE)}
+    assert {nice for _, nice, _ in batch_seen} == {min(19, base + BATCH_NICE)}
+    # The express worker's engine may use a second core; a batch worker keeps to one.
+    assert express_threads == EXPRESS_THREADS
+    assert {threads for _, _, threads in batch_seen} == {1}
 
 
 def test_render_with_express_worker_is_the_same_article(
