@@ -183,6 +183,8 @@ class Lifecycle:
                 self._refused(row, str(exc))
                 raise
             self.metrics.queue_depth.set(self.queue.depth)
+        if start is Start.IF_SILENT:
+            self.queue.want(key)  # a listener waits for it: ahead of renders nobody hears yet
         return AudioNow(row, False, serving, live, None)
 
     def _refused(self, row: ArticleRow, why: str) -> None:

@@ -80,6 +80,10 @@ class RenderQueue:
         self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="render")
         self._lock = threading.Lock()
         self._live: dict[str, LiveRender] = {}
+        # Renders waiting for a thread, oldest first; one executor task per entry takes the
+        # most wanted one when a thread frees (a listener's article before a publish's).
+        self._waiting: list[tuple[LiveRender, Script]] = []
+        self._wanted: set[str] = set()
         self._on_done = on_done
         self._closing = threading.Event()
 
@@ -104,10 +108,29 @@ class RenderQueue:
             claimed = self.ledger.claim(key, script.article_id, self.owner, self.lease_s)
             job = self._live[key] = LiveRender(key=key, remote=not claimed)
         if claimed:
-            self._executor.submit(self._run, job, script)
+            with self._lock:
+                self._waiting.append((job, script))
+            self._executor.submit(self._next)
         else:
             threading.Thread(target=self._watch, args=(job,), daemon=True).start()
         return job
+
+    def want(self, key: str) -> None:
+        """A listener waits for `key`: if its render has not started, it goes first."""
+        with self._lock:
+            if any(job.key == key for job, _ in self._waiting):
+                self._wanted.add(key)
+
+    def _next(self) -> None:
+        with self._lock:
+            if not self._waiting:
+                return
+            first = next(
+                (i for i, (job, _) in enumerate(self._waiting) if job.key in self._wanted), 0
+            )
+            job, script = self._waiting.pop(first)
+            self._wanted.discard(job.key)
+        self._run(job, script)
 
     def _watch(self, job: LiveRender) -> None:
         """Follow a render that another process holds until it ends, through the ledger."""

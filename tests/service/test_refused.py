@@ -8,56 +8,19 @@ article is the background retry.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from audio_service.engines.registry import builtin_engines
 from audio_service.jobs.ledger import Ledger
 from audio_service.states import JobState
 from audio_service.store.index import Index
-from tests.support.gate_engine import GATE_VOICE, Gate, gate, gate_voices
-from tests.support.inprocess import app_client
+from tests.support.gate_engine import Gate, gated_app, wait_status
 from tests.support.media import decode_mp3
 
 HOLDER = {"title": "Harbour wall repaired", "body": "Divers finished the work at low tide."}
 REFUSED = {"title": "Ferry timetable changes", "body": "The late boat now leaves at ten."}
-
-
-@contextmanager
-def gated_app(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **overrides: Any
-) -> Iterator[tuple[TestClient, Gate]]:
-    """The app with one render slot, speaking with the gated voice; the gate starts open."""
-    monkeypatch.setenv("GATE_ENGINE_DIR", str(tmp_path / "gate"))
-    held = Gate(tmp_path / "gate")
-    engines = {**builtin_engines(), "gate": gate}
-    with app_client(
-        tmp_path / "data",
-        engines=engines,
-        voices_dir=gate_voices(tmp_path / "voices"),
-        default_voice=GATE_VOICE,
-        max_queued_renders=1,
-        render_concurrency=1,
-        **overrides,
-    ) as client:
-        try:
-            yield client, held
-        finally:
-            held.open()  # let the held render end, so the service stops at once
-
-
-def wait_status(client: TestClient, article_id: str, wanted: str, timeout_s: float = 60) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while (status := client.get(f"/v1/articles/{article_id}").json())["status"] != wanted:
-        assert time.monotonic() < deadline, status
-        time.sleep(0.05)
-    return status
 
 
 def refuse(client: TestClient, held: Gate) -> None:
