@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,10 @@ REPO = Path(__file__).resolve().parents[1]
 # The repository root, not bench/ itself, goes first on the import path.
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 
-EXAMPLES = REPO / "audio_service" / "examples"
+# The port and article helpers the other benchmarks already have (stdlib only at import).
+from bench.batch import example_paragraphs  # noqa: E402
+from bench.serving import free_port, wait_for_port  # noqa: E402
+
 NEURAL = "en-us-piper-joe"
 VOICES = [NEURAL, "en-gb-espeak"]
 MEASURED_WORDS = 150  # a short story: its length does not change its first audio
@@ -54,23 +56,6 @@ TAILS = (
     "despite objections from residents",
     "with new money from the region",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
 
 
 def serve(data_dir: Path, port: int) -> None:
@@ -94,16 +79,6 @@ def serve(data_dir: Path, port: int) -> None:
 
 
 # Articles
-
-
-def example_paragraphs() -> list[str]:
-    from audio_service.article import load_article
-
-    paragraphs: list[str] = []
-    for path in sorted(EXAMPLES.iterdir()):
-        if path.suffix in {".json", ".txt", ".html"}:
-            paragraphs.extend(load_article(path).body)
-    return paragraphs
 
 
 class Articles:
