@@ -144,8 +144,14 @@ def test_status_filters_by_the_state_of_the_latest_version(
             "voice": GATE_VOICE,
         }
         assert client.put("/v1/articles/g-held", json=body).status_code == 200
-        busy = walk(client, {"status": "rendering"}) + walk(client, {"status": "queued"})
-        assert busy == ["g-held"]
+        # The gate holds its render running; wait until it has started, so the two filters
+        # are not read across the moment it moves from queued to rendering.
+        deadline = time.monotonic() + 30
+        while client.get("/v1/articles/g-held").json()["status"] != "rendering":
+            assert time.monotonic() < deadline, "the held render never started"
+            time.sleep(0.02)
+        assert walk(client, {"status": "rendering"}) == ["g-held"]
+        assert "g-held" not in walk(client, {"status": "queued"})
         assert "g-held" not in walk(client, {"status": "ready"})
         assert set(TITLES) <= set(walk(client, {"status": "ready"}))
         assert walk(client, {"status": "failed"}) == []
