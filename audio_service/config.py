@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,7 +32,16 @@ class Settings(BaseSettings):
         default_factory=lambda: _beside_package("feeds"), description="Podcast feeds (*.toml)"
     )
     # The neural voice; where Piper is not installed the service falls back to eSpeak.
-    default_voice: str = "en-us-piper-joe"
+    # The voice of an article that names none follows its language: a British neural voice
+    # for en-GB, an American one for en-US. An article without a language is read as
+    # `language`, the publisher's own. `default_voice`, when set, overrides all of that with
+    # one voice for every article that names none.
+    language: Literal["en-GB", "en-US"] = Field(
+        "en-GB", description="Language of articles that name none"
+    )
+    voice_en_gb: str = Field("en-gb-kokoro-emma", description="Voice of en-GB articles")
+    voice_en_us: str = Field("en-us-hibari-heart", description="Voice of en-US articles")
+    default_voice: str = Field("", description="One voice for every article (overrides the above)")
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
     synth_timeout_s: float = Field(30.0, gt=0)
     express_workers: int = Field(

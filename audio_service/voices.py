@@ -28,6 +28,17 @@ class Pauses:
 
 
 @dataclass(frozen=True)
+class About:
+    """What a listener or a publisher is told about a voice; none of it changes the audio."""
+
+    gender: str = ""  # "female", "male" or ""
+    quality: str = ""  # "neural" (natural) or "formant" (robotic but fast)
+    licence: str = ""  # SPDX id of the model and voice data, with any caveat
+    credit: str = ""  # who made the model and the voice
+    rtf: float | None = None  # measured real-time factor on one core (bench/render.py)
+
+
+@dataclass(frozen=True)
 class VoiceDef:
     """One voice: which engine speaks, how, and how the result is paced."""
 
@@ -44,6 +55,7 @@ class VoiceDef:
     # Engine-specific settings (e.g. a Piper model name). A plain dict so the voice pickles
     # into worker processes; treat it as read-only.
     options: dict[str, Any] = field(default_factory=dict, hash=False)
+    about: About = field(default_factory=About, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -52,8 +64,10 @@ class VoiceDef:
 
     @property
     def digest(self) -> str:
-        """Hash of everything in the definition: part of every cache key."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Hash of everything that shapes the audio: part of every cache key (not `about`)."""
+        data = self.to_dict()
+        del data["about"]
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -61,7 +75,8 @@ def _parse(path: Path, raw: dict[str, Any]) -> VoiceDef:
     try:
         pauses = Pauses(**raw.pop("pauses", {}))
         options = dict(raw.pop("options", {}))
-        voice = VoiceDef(pauses=pauses, options=options, **raw)
+        about = About(**raw.pop("about", {}))
+        voice = VoiceDef(pauses=pauses, options=options, about=about, **raw)
     except TypeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     if voice.locale not in _LOCALES:

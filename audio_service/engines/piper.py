@@ -6,14 +6,13 @@ import hashlib
 import importlib.util
 import json
 import logging
-import os
-import sys
 import time
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
+from audio_service.engines import phonemes
 from audio_service.engines.base import Synthesis, compute_threads
 from audio_service.engines.espeak import guard_text
 from audio_service.errors import ConfigError, EngineError
@@ -114,25 +113,6 @@ def check_voice(voice: VoiceDef) -> None:
         raise ConfigError(f"voice {voice.id}: Piper model config not found: {config}")
 
 
-def _import_espeakbridge() -> None:
-    """Import Piper's phonemizer so that it calls its own eSpeak NG, never the eSpeak engine's.
-
-    piper.espeakbridge links a private copy of eSpeak NG whose functions it calls through
-    interposable symbols; the eSpeak engine loads libespeak-ng with RTLD_GLOBAL, and then
-    the bridge's calls land half in one copy, half in the other: a segfault on the first
-    phonemize in a worker that runs both engines. RTLD_DEEPBIND makes the bridge resolve
-    its own symbols first, whichever engine a worker starts first.
-    """
-    if "piper.espeakbridge" in sys.modules:
-        return
-    flags = sys.getdlopenflags()
-    sys.setdlopenflags(os.RTLD_NOW | os.RTLD_LOCAL | os.RTLD_DEEPBIND)
-    try:
-        import piper.espeakbridge  # noqa: F401
-    finally:
-        sys.setdlopenflags(flags)
-
-
 @dataclass(frozen=True)
 class _Model:
     voice: Any  # piper.PiperVoice
@@ -179,7 +159,7 @@ class PiperEngine:
             import piper
             from piper.config import PiperConfig, SynthesisConfig
 
-            _import_espeakbridge()
+            phonemes.import_espeakbridge()
         except ImportError as exc:
             raise EngineError(f"Piper voices need the piper-tts package: {INSTALL_HINT}") from exc
         self._onnxruntime: Any = onnxruntime
@@ -231,7 +211,7 @@ class PiperEngine:
             model = self._model(_model_spec(voice))
         except ConfigError as exc:
             raise EngineError(f"voice {voice.id}: Piper model not found: {exc}") from exc
-        text = guard_text(text)
+        text = self._with_ipa(guard_text(text), model)
         if not text:
             return Synthesis(pcm=b"", sample_rate_hz=model.sample_rate_hz)
         try:
@@ -254,6 +234,34 @@ class PiperEngine:
         except Exception as exc:  # piper and onnxruntime raise plain exceptions
             raise EngineError(f"Piper failed on {text[:60]!r}: {exc}") from exc
         return Synthesis(pcm=silence.join(chunks), sample_rate_hz=model.sample_rate_hz)
+
+    def _with_ipa(self, text: str, model: _Model) -> str:
+        """Lexicon phonemes (`[[...]]` eSpeak mnemonics) rewritten as `[[...]]` IPA.
+
+        Piper reads a `[[...]]` block as the model's own phonemes, one symbol per code
+        point, so eSpeak's ASCII mnemonics would arrive as symbols it has no id for. Each
+        block is converted by eSpeak NG in this model's eSpeak voice, and what the model
+        has no id for is dropped (with a log line) rather than failing the sentence.
+        """
+        if not phonemes.has_phonemes(text):
+            return text
+        id_map = model.voice.config.phoneme_id_map
+        parts: list[str] = []
+        for span in phonemes.spans(text):
+            if not span.is_phonemes:
+                parts.append(span.text)
+                continue
+            ipa = phonemes.espeak_to_ipa(span.text, model.voice.config.espeak_voice)
+            kept = phonemes.keep_known(ipa, id_map, engine="piper")
+            if kept.strip():
+                parts.append(f"[[{kept}]]")
+        spoken = "".join(parts)
+        return spoken if phonemes.has_phonemes(spoken) or guard_text(spoken) else ""
+
+    def phonemes_for(self, text: str, voice: VoiceDef) -> list[list[str]]:
+        """The phonemes, per sentence, that `synthesize` would give the model for `text`."""
+        model = self._model(_model_spec(voice))
+        return list(model.voice.phonemize(self._with_ipa(guard_text(text), model)))
 
     def close(self) -> None:
         self._models.clear()

@@ -119,7 +119,17 @@ class VoiceOut(BaseModel):
     locale: str
     rate_wpm: int
     description: str
-    default: bool
+    default: bool = Field(description="The voice of articles that name neither voice nor language")
+    default_for: list[str] = Field(
+        default=[], description="Languages whose articles get this voice when they name none"
+    )
+    gender: str = Field("", description="female, male or empty")
+    quality: str = Field("", description="neural (natural) or formant (robotic, fastest)")
+    licence: str = Field("", description="SPDX licence of the model and voice data, any caveat")
+    credit: str = Field("", description="Who made the model and the voice")
+    rtf: float | None = Field(
+        None, description="Measured real-time factor on one core (seconds per second of audio)"
+    )
 
 
 class SpeechIn(BaseModel):
@@ -127,6 +137,13 @@ class SpeechIn(BaseModel):
 
     model: str = Field("tts-1", description="Accepted for compatibility; the voice decides")
     input: str = Field(min_length=1, max_length=4096)
-    voice: str = Field(description="A voice id from /v1/voices (OpenAI's names map to default)")
-    response_format: Literal["mp3"] = "mp3"
-    speed: float = Field(1.0, ge=0.25, le=4.0)
+    voice: str = Field(
+        description="A voice id from /v1/voices, or an OpenAI voice name (mapped to one of ours)"
+    )
+    # The keys of audio_service.audio.transcode.FORMATS (a test keeps the two the same).
+    response_format: Literal["mp3", "wav", "opus", "aac", "flac", "pcm"] = Field(
+        "mp3",
+        description="mp3 as stored; wav, opus (Ogg), aac (ADTS), flac and pcm (raw s16le) "
+        "are 24 kHz mono, streamed as they are encoded",
+    )
+    speed: float = Field(1.0, ge=0.25, le=4.0, description="0.25 to 4.0; 1.0 is the voice's pace")

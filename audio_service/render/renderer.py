@@ -97,7 +97,7 @@ class Renderer:
             # Only the rules this article uses: a rule for another name re-renders nothing.
             "lexicon": script.lexicon_version,
             "audio": repr(self.settings),
-            "tags": repr(self.tags(script.article, script.article_id)),
+            "tags": repr(self.tags(script.article, script.article_id, script.voice)),
         }
 
     def render_key(self, script: Script) -> str:
@@ -107,14 +107,18 @@ class Renderer:
         )
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    def tags(self, article: Article, article_id: str = "") -> Tags:
+    def tags(self, article: Article, article_id: str = "", voice: VoiceDef | None = None) -> Tags:
+        notes = [f"article-id: {article_id}"] if article_id else []
+        if voice is not None and voice.about.credit:
+            # The voice's credit and licence travel with the file (Apache-2.0 asks for it).
+            notes.append(f"voice: {voice.name}; {voice.about.credit}; {voice.about.licence}")
         return Tags(
             title=article.title,
             artist=article.byline,
             album=self.publisher,
             date=article.published,
             language=article.language,
-            comment=f"article-id: {article_id}" if article_id else "",
+            comment="\n".join(notes),
         )
 
     def gain_db(self, voice: VoiceDef) -> float:
@@ -176,7 +180,7 @@ class Renderer:
         voice, segments = script.voice, script.segments
         gain = self.gain_db(voice)
         engine = self.pool.engine_version(voice.engine)
-        header = id3_bytes(self.tags(script.article, script.article_id), engine)
+        header = id3_bytes(self.tags(script.article, script.article_id, script.voice), engine)
         out.write(header)
         written = len(header)
         keys = [

@@ -10,14 +10,14 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 
 from audio_service.article import Article, load_article
 from audio_service.config import Settings
 from audio_service.engines.pool import SynthPool
-from audio_service.engines.registry import Engines, builtin_engines, usable_voices
+from audio_service.engines.registry import Engines, VoiceChoice, builtin_engines, choose_voices
 from audio_service.jobs.ledger import Ledger
 from audio_service.jobs.locks import Locks
 from audio_service.jobs.owners import new_owner
@@ -33,7 +33,7 @@ from audio_service.states import ArticleStatus, JobState
 from audio_service.store.eviction import Evictor
 from audio_service.store.index import Index
 from audio_service.store.local import AudioStore
-from audio_service.voices import VoiceDef, load_voices, pick_voice
+from audio_service.voices import Pauses, pick_voice
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ class Speech:
     key: str
     digest: str | None
     live: LiveRender | None
+    # Speed the voice's rate could not reach (beyond 80..450 wpm), left to the delivery.
+    tempo: float = 1.0
 
 
 class Service:
@@ -62,8 +64,7 @@ class Service:
         self,
         settings: Settings,
         *,
-        voices: dict[str, VoiceDef],
-        default_voice: VoiceDef,
+        voices: VoiceChoice,
         pool: SynthPool,
         store: AudioStore,
         index: Index,
@@ -74,7 +75,8 @@ class Service:
         metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
-        self.voices, self.default_voice = voices, default_voice
+        self.choice = voices
+        self.voices, self.default_voice = voices.usable, voices.default
         self.pool, self.store, self.index = pool, store, index
         self.ledger, self.locks, self.jobs = ledger, locks, jobs
         self.metrics = metrics or Metrics()
@@ -102,7 +104,6 @@ class Service:
             self.queue,
             self.metrics,
             voices,
-            default_voice,
             on_refused=self._refused,
         )
         self.runner = JobRunner(
@@ -135,7 +136,8 @@ class Service:
     def warm_up(self) -> None:
         """Start engines and calibrate voices now, so the first listener does not wait."""
         self.pool.warm_all()  # every process, the express one too, with its models loaded
-        for voice in self.voices.values():
+        # The voices articles get without asking; others calibrate on their first render.
+        for voice in self.choice.defaults():
             self.renderer.gain_db(voice)
 
     def add_examples(self) -> None:
@@ -210,16 +212,26 @@ class Service:
     def speech(self, text: str, voice_id: str, speed: float) -> Speech:
         """Render (or find) text spoken at a speed."""
         voice = pick_voice(self.voices, voice_id)
+        tempo = 1.0
         if speed != 1.0:
-            voice = replace(voice, rate_wpm=max(80, min(450, round(voice.rate_wpm * speed))))
+            # The engine's own rate sounds best; pauses follow it, and what the rate's range
+            # cannot reach is left as a tempo change for the delivery (ffmpeg, pitch kept).
+            rate = max(80, min(450, round(voice.rate_wpm * speed)))
+            reached = rate / voice.rate_wpm
+            paused = {
+                f.name: round(getattr(voice.pauses, f.name) / reached) for f in fields(Pauses)
+            }
+            voice = replace(voice, rate_wpm=rate, pauses=Pauses(**paused))
+            if abs(speed / reached - 1.0) > 0.02:  # rounding to whole wpm is not worth a transcode
+                tempo = speed / reached
         script = self.renderer.script(Article(title="", body=(text,)), voice)
         key = self.renderer.render_key(script)
         stored = self.articles.stored(key)
         if stored is not None:
             self.metrics.cache.labels("hit").inc()
-            return Speech(key, stored.digest, None)
+            return Speech(key, stored.digest, None, tempo)
         self.metrics.cache.labels("miss").inc()
-        return Speech(key, None, self.queue.submit(key, script))
+        return Speech(key, None, self.queue.submit(key, script), tempo)
 
 
 def build_service(
@@ -232,10 +244,10 @@ def build_service(
 ) -> Service:
     """The parts of a service from its settings (nothing is started: see Service.start)."""
     engines = engines if engines is not None else builtin_engines()
-    voices, default = usable_voices(
-        load_voices(settings.voices_dir), settings.default_voice, engines
-    )
-    warm = sorted({v.engine for v in voices.values()} & set(engines))
+    voices = choose_voices(settings, engines)
+    # Workers load the default voices' engines at start; another engine loads in a worker
+    # on its first use (Kokoro costs ~2.5 s and ~300 MB per process: not for nothing).
+    warm = sorted({v.engine for v in voices.defaults()} & set(engines))
     pool = SynthPool(
         workers or settings.workers,
         settings.synth_timeout_s,
@@ -248,7 +260,6 @@ def build_service(
     return Service(
         settings,
         voices=voices,
-        default_voice=default,
         pool=pool,
         store=AudioStore(settings.data_dir),
         index=Index(database),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from audio_service.article import Article, article_from_json, article_to_json
+from audio_service.engines.registry import VoiceChoice
 from audio_service.errors import NotFoundError, OverloadedError
 from audio_service.jobs.ledger import Ledger
 from audio_service.metrics import Metrics
@@ -25,7 +26,7 @@ from audio_service.states import ArticleStatus, JobState
 from audio_service.store.index import ArticleRow, Index, RenderRow
 from audio_service.store.local import AudioStore
 from audio_service.text.lexicon import COMMON_SCOPE
-from audio_service.voices import VoiceDef, pick_voice
+from audio_service.voices import VoiceDef
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,7 @@ class Lifecycle:
         ledger: Ledger,
         queue: RenderQueue,
         metrics: Metrics,
-        voices: dict[str, VoiceDef],
-        default_voice: VoiceDef,
+        voices: VoiceChoice,
         on_refused: RefusedHook | None = None,
     ) -> None:
         self.renderer = renderer
@@ -83,12 +83,14 @@ class Lifecycle:
         self.ledger = ledger
         self.queue = queue
         self.metrics = metrics
-        self.voices = voices
-        self.default_voice = default_voice
+        self.choice = voices
+        self.voices = voices.usable
+        self.default_voice = voices.default
         self._on_refused = on_refused
 
     def voice_for(self, article: Article, voice_id: str | None = None) -> VoiceDef:
-        return pick_voice(self.voices, voice_id or article.voice or self.default_voice.id)
+        """The asked voice, else the article's own, else the voice of its language."""
+        return self.choice.for_article(article.language, voice_id or article.voice)
 
     def get(self, article_id: str) -> ArticleRow:
         row = self.index.article(article_id)

@@ -40,7 +40,10 @@ class Podcasts:
     def build(self, feed: FeedDef, day: date, *, force: bool = False) -> Episode:
         """The feed's episode of `day` from the stories in the index (cached audio reused)."""
         stories = select_stories(feed, day, self.articles.index)
-        voice = self.articles.voice_for(Article(title="", body=()), feed.voice or None)
+        # The feed's voice, else the voice of the feed's language.
+        voice = self.articles.voice_for(
+            Article(title="", body=(), language=feed.language), feed.voice or None
+        )
         a = self.articles
         builder = EpisodeBuilder(a.renderer, a.store, self.settings.data_dir)
         return builder.build(feed, day, stories, voice, force=force)

@@ -35,18 +35,33 @@ def run(
     )
 
 
-def test_the_neural_voice_is_the_default() -> None:
+def _voices_listing(**env: str) -> list[str]:
     plain = subprocess.run(
         [sys.executable, "-m", "audio_service", "voices"],
         capture_output=True,
         text=True,
         cwd=REPO,
         timeout=60,
-        env={k: v for k, v in os.environ.items() if not k.startswith("AUDIO_SERVICE_")},
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("AUDIO_SERVICE_")}, **env},
     )
-    assert "en-us-piper-joe" in plain.stdout
-    default_line = next(line for line in plain.stdout.splitlines() if "(default)" in line)
-    assert default_line.startswith("en-us-piper-joe")
+    assert plain.returncode == 0, plain.stderr
+    return plain.stdout.splitlines()
+
+
+def test_the_british_neural_voice_is_the_default() -> None:
+    lines = _voices_listing()
+    assert any(line.startswith("en-us-piper-joe") for line in lines)
+    default_line = next(line for line in lines if "(default)" in line)
+    assert default_line.startswith("en-gb-kokoro-emma")
+    us_line = next(line for line in lines if "(for en-US)" in line)
+    assert us_line.startswith("en-us-hibari-heart")
+
+
+def test_an_american_publisher_gets_the_american_voice() -> None:
+    lines = _voices_listing(AUDIO_SERVICE_LANGUAGE="en-US")
+    default_line = next(line for line in lines if "(default)" in line)
+    assert default_line.startswith("en-us-hibari-heart")
+    assert next(line for line in lines if "(for en-GB)" in line).startswith("en-gb-kokoro-emma")
 
 
 def test_render_with_the_neural_voice(tmp_path: Path) -> None:

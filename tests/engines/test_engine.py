@@ -37,7 +37,7 @@ def test_guard_breaks_absurd_words() -> None:
 
 def test_voices_speak_at_their_rate(pool: SynthPool, voices: dict[str, VoiceDef]) -> None:
     text = "The council met on Tuesday evening to agree the budget for next year."
-    for voice in voices.values():
+    for voice in (v for v in voices.values() if v.engine == "espeak"):
         result = pool.synthesize(text, voice)
         assert result.sample_rate_hz == 22050
         words_per_minute = len(text.split()) / (result.duration_ms / 60_000)

@@ -63,7 +63,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         (
             "post",
             "/v1/audio/speech",
-            {"json": {"input": "Hi", "voice": "alloy", "response_format": "flac"}},
+            {"json": {"input": "Hi", "voice": "alloy", "response_format": "ogg"}},
             422,
             "invalid_request",
         ),

@@ -21,6 +21,12 @@ async def voices(svc: ServiceDep) -> list[VoiceOut]:
             rate_wpm=v.rate_wpm,
             description=v.description,
             default=v.id == svc.default_voice.id,
+            default_for=sorted(loc for loc, d in svc.choice.by_locale.items() if d.id == v.id),
+            gender=v.about.gender,
+            quality=v.about.quality,
+            licence=v.about.licence,
+            credit=v.about.credit,
+            rtf=v.about.rtf,
         )
         for v in svc.voices.values()
     ]
