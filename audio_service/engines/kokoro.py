@@ -207,9 +207,14 @@ def _timed(runs: list[tuple[list[_Word], FloatArray, FloatArray]], volume: float
         tail = int(_last_loud(loud, 0, len(audio))) + keep
         trimmed = audio[lead : min(len(audio), tail)]
         position = 1  # ids before this word, the start pad included
+        previous_end = 0.0
         for word in run_words:
-            start = float(edges[position - 1])
+            # The models start a word's sound during the space before it (forced alignment put
+            # starts 70-90 ms late at the space's end): a word starts where that space starts.
+            start = float(edges[position - 1] if position == 1 else edges[position - 2])
+            start = max(start, previous_end)
             end = _last_loud(loud, start, float(edges[position + max(word.speech, 1) - 1]))
+            previous_end = end
             position += len(word.ids)
             words.append(
                 WordTiming(

@@ -159,12 +159,21 @@ class SynthPool:
         except KeyError:
             raise EngineError(f"no engine named {engine!r}") from None
 
+    def deadline(self, text: str, voice: VoiceDef) -> float:
+        """How long a worker may take to speak `text`: the configured timeout, plus twice the
+        speech's own length at the voice's rate. A long sentence on Kokoro (real-time factor
+        ~0.6 per core, more on a loaded machine) is slow, not hung."""
+        speech_s = len(text.split()) / max(voice.rate_wpm, 1) * 60
+        return self.timeout_s + 2 * speech_s
+
     def submit(
         self, text: str, voice: VoiceDef, timeout_s: float | None = None
     ) -> Future[Synthesis]:
         factory = self._factory(voice.engine)
         future: Future[Synthesis] = self._pool.schedule(
-            _synthesize, args=(factory, text, voice), timeout=timeout_s or self.timeout_s
+            _synthesize,
+            args=(factory, text, voice),
+            timeout=timeout_s or self.deadline(text, voice),
         )
         self._scheduled.add(future)
         return future

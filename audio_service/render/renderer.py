@@ -213,6 +213,7 @@ class Renderer:
                         gain,
                         seg.pause_after_ms,
                         self.settings,
+                        timeout_s=self.pool.deadline(seg.spoken, voice),
                         express=index < EXPRESS_SEGMENTS,
                     ),
                 )

@@ -93,3 +93,11 @@ def test_unknown_engine_is_a_clear_error(pool: SynthPool, voices: dict[str, Voic
     with pytest.raises(EngineError, match="no engine named 'nope'"):
         pool.synthesize("hello", broken)
     assert voice.engine == "espeak"
+
+
+def test_a_long_sentence_gets_longer_to_speak(pool: SynthPool, voices: dict[str, VoiceDef]) -> None:
+    voice = voices["en-gb-espeak"]
+    short = pool.deadline("Rain.", voice)
+    long = pool.deadline(" ".join(["word"] * voice.rate_wpm), voice)  # a minute of speech
+    assert short == pytest.approx(30 + 2 * 60 / voice.rate_wpm)
+    assert long == pytest.approx(30 + 120)
