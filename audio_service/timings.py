@@ -9,8 +9,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class WordTiming:
-    """A spoken word's span: relative to its speech in an engine's Synthesis or a cached
-    piece, in the stream's time in a render's Timings."""
+    """A word's span. In an engine's Synthesis or a cached piece: a spoken word, relative to
+    its speech; in a render's Timings: a written word of its segment, in the stream's time."""
 
     word: str
     start_ms: int
@@ -26,7 +26,7 @@ class TimedSegment:
     paragraph: int
     start_ms: int
     end_ms: int
-    words: tuple[WordTiming, ...] = ()  # empty where the engine cannot say
+    words: tuple[WordTiming, ...] = ()  # the written words of text; empty where unknown
 
 
 @dataclass(frozen=True)
@@ -57,22 +57,59 @@ class Timings:
             ),
         )
 
-    def to_vtt(self) -> str:
-        return "WEBVTT\n\n" + self._cues(first=0, decimal=".")
+    def to_vtt(self, karaoke: bool = True) -> str:
+        """WebVTT; with KARAOKE, a cue timestamp (`<00:00:01.250>`) before each word that
+        starts after its cue does, so a player can light the word being read."""
+        return "WEBVTT\n\n" + self._cues(first=0, decimal=".", vtt=True, karaoke=karaoke)
 
     def to_srt(self) -> str:
         """SubRip: cues numbered from 1, a comma before the milliseconds."""
-        return self._cues(first=1, decimal=",")
+        return self._cues(first=1, decimal=",", vtt=False, karaoke=False)
 
-    def _cues(self, first: int, decimal: str) -> str:
+    def _cues(self, first: int, decimal: str, vtt: bool, karaoke: bool) -> str:
         lines: list[str] = []
         for number, seg in enumerate(self.segments, start=first):
             lines.append(str(number))
             lines.append(f"{_time(seg.start_ms, decimal)} --> {_time(seg.end_ms, decimal)}")
-            # A blank line ends a cue and "-->" would start a new timing line.
-            lines.append(" ".join(seg.text.split()).replace("-->", "->"))
+            # A blank line ends a cue (hence one line); in SRT "-->" would start a timing
+            # line, in VTT escaping ">" already prevents that.
+            text = " ".join(seg.text.split())
+            if not vtt:
+                lines.append(text.replace("-->", "->"))
+            elif karaoke:
+                lines.append(_karaoke(text, seg))
+            else:
+                lines.append(_escape(text))
             lines.append("")
         return "\n".join(lines)
+
+
+def _escape(text: str) -> str:
+    """WebVTT cue text: "&" and "<" start markup, and ">" is escaped as the spec shows."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _karaoke(text: str, seg: TimedSegment) -> str:
+    parts: list[str] = []
+    at = 0  # text before this is in parts
+    cursor = 0  # where the next word is looked for
+    last_ms = seg.start_ms
+    for word in seg.words:
+        # Words are found in order; one not in the text (an old render's spoken words) is
+        # skipped rather than guessed at.
+        found = text.find(word.word, cursor) if word.word else -1
+        if found < 0:
+            continue
+        cursor = found + len(word.word)
+        # The spec wants each timestamp after the cue's start and the one before it, and
+        # before the cue's end.
+        if last_ms < word.start_ms < seg.end_ms:
+            parts.append(_escape(text[at:found]))
+            parts.append(f"<{_time(word.start_ms, '.')}>")
+            at = found
+            last_ms = word.start_ms
+    parts.append(_escape(text[at:]))
+    return "".join(parts)
 
 
 def _time(ms: int, decimal: str) -> str:

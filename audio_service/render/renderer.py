@@ -23,6 +23,7 @@ from audio_service.engines.pool import SynthPool
 from audio_service.errors import ArticleError
 from audio_service.render.pieces import PieceCache, make_piece, piece_key
 from audio_service.render.script import Script, Scripter
+from audio_service.render.words import written_words
 from audio_service.timings import TimedSegment, Timings, WordTiming
 from audio_service.voices import VoiceDef
 
@@ -251,14 +252,15 @@ class Renderer:
                         paragraph=seg.paragraph,
                         start_ms=start_ms,
                         end_ms=end_ms,
-                        words=tuple(
-                            # ms rounding must not carry a word past its segment
-                            WordTiming(
-                                w.word,
-                                min(start_ms + w.start_ms, end_ms),
-                                min(start_ms + w.end_ms, end_ms),
-                            )
-                            for w in piece.words
+                        # The written words, timed by the spoken ones (issue 13).
+                        words=written_words(
+                            seg.text,
+                            [
+                                WordTiming(w.word, start_ms + w.start_ms, start_ms + w.end_ms)
+                                for w in piece.words
+                            ],
+                            said=seg.spoken,
+                            span=(start_ms, end_ms),
                         ),
                     )
                 )

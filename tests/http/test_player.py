@@ -302,3 +302,49 @@ def test_layout_and_screenshot(
         page.screenshot(path=str(SCREENSHOT_DIR / f"player-{name}.png"))
     finally:
         context.close()
+
+
+WORD_JS = """() => {
+  const audio = document.getElementById("audio");
+  const lit = [...document.querySelectorAll("#text .w.is-word")];
+  return {
+    t: audio.currentTime,
+    words: lit.map((el) => [el.textContent, Number(el.dataset.startMs),
+                            Number(el.closest(".s").dataset.index),
+                            el.closest(".s").getAttribute("aria-current")]),
+  };
+}"""
+
+
+def test_the_written_word_being_read_is_highlighted(
+    page: Page, player_url: str, timings: dict[str, Any]
+) -> None:
+    segments = timings["segments"]
+    open_player(page, player_url, len(segments))
+    title = next(s for s in segments if s["kind"] == "title")
+    # "£48.6m" is one word on the page, however many are spoken for it.
+    money = page.locator(f'#text .s[data-index="{title["index"]}"] .w', has_text="£48.6m")
+    assert money.count() == 1 and money.inner_text() == "£48.6m"
+    assert page.locator("#text .s .w").count() == sum(len(s["words"]) for s in segments)
+
+    page.click(f'#text .s[data-index="{title["index"]}"]')
+    seen: list[str] = []
+    by_index = {s["index"]: s for s in segments}
+    while len(set(seen)) < 4:
+        page.wait_for_function(
+            "prev => { const w = document.querySelector('#text .w.is-word');"
+            " return w && w.textContent !== prev; }",
+            arg=seen[-1] if seen else "",
+        )
+        snap: dict[str, Any] = page.evaluate(WORD_JS)
+        if not snap["words"]:
+            continue  # the pause after a sentence: no word is being read
+        assert len(snap["words"]) == 1, snap
+        text, start_ms, index, current = snap["words"][0]
+        assert current == "true", snap  # the word sits in the lit sentence
+        written = [w["word"] for w in by_index[index]["words"]]
+        assert text in written, (snap, written)
+        assert start_ms <= round(snap["t"] * 1000) + 50, snap
+        seen.append(text)
+    page.click("#play")
+    wait_paused(page)
