@@ -70,6 +70,8 @@ class ServiceProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        # Never leave a half-started server (and its model-laden workers) running.
+        self.kill()
         raise RuntimeError(f"service did not start: {self.log.read_text()[-2000:]}")
 
     def kill(self) -> None:
