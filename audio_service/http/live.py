@@ -56,9 +56,14 @@ def _headers(status: int, *extra: tuple[bytes, bytes]) -> dict[str, object]:
     return {"type": "http.response.start", "status": status, "headers": headers}
 
 
-async def _open(job: LiveRender) -> BinaryIO | None:
-    """The growing file, or None once the render has ended (committed, failed) before we got it."""
+async def open_growing(job: LiveRender, wait_s: float | None = None) -> BinaryIO | None:
+    """The growing file, or None once the render has ended (committed, failed) before we got it.
+
+    With `wait_s`, TimeoutError when the render has not started within that long."""
+    deadline = None if wait_s is None else time.monotonic() + wait_s
     while not job.started.is_set() and not job.done.is_set():
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError
         await asyncio.sleep(POLL_S)
     if job.path is None or job.done.is_set():
         return None
@@ -170,7 +175,7 @@ async def serve_live(
     deadline = time.monotonic() + WAIT_S
     head = scope["method"] == "HEAD"
     kind, first, last = _plan(scope)
-    handle = await _open(job) if kind != "end" else None
+    handle = await open_growing(job) if kind != "end" else None
     try:
         if handle is not None:
             if kind == "whole":

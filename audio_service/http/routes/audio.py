@@ -18,7 +18,7 @@ from audio_service.errors import EngineError, UnknownVoiceError
 from audio_service.http import streams
 from audio_service.http.deps import WRITE, ServiceDep
 from audio_service.http.errors import error_response
-from audio_service.http.live import POLL_S, WAIT_S
+from audio_service.http.live import POLL_S, WAIT_S, open_growing
 from audio_service.http.models import ErrorBody, SpeechIn
 from audio_service.http.streams import ERRORS
 from audio_service.service.core import Service, Speech
@@ -129,21 +129,6 @@ async def speech(body: SpeechIn, svc: ServiceDep) -> Response:
     return _Transcoded(transcode(_mp3_of(svc, spoken), fmt, spoken.tempo), fmt)
 
 
-async def _growing(job: LiveRender) -> BinaryIO | None:
-    """The render's growing file, or None once it has ended (or runs in another process)."""
-    deadline = time.monotonic() + WAIT_S
-    while not job.started.is_set() and not job.done.is_set():
-        if time.monotonic() > deadline:
-            raise TimeoutError
-        await asyncio.sleep(POLL_S)
-    if job.path is None or job.done.is_set():
-        return None
-    try:
-        return await asyncio.to_thread(job.path.open, "rb")
-    except FileNotFoundError:  # committed (renamed) or abandoned meanwhile
-        return None
-
-
 async def _stored(svc: Service, job: LiveRender) -> BinaryIO:
     deadline = time.monotonic() + WAIT_S
     while not job.done.is_set():
@@ -162,7 +147,7 @@ async def _mp3_of(svc: Service, spoken: Speech) -> AsyncGenerator[bytes, None]:
     start on the first frames; the stored file is read from disk, not from memory.
     """
     job = spoken.live
-    handle = await _growing(job) if job is not None else None
+    handle = await open_growing(job, WAIT_S) if job is not None else None
     if handle is None:
         if spoken.digest is not None:
             handle = await asyncio.to_thread(svc.store.path(spoken.digest).open, "rb")
